@@ -1,0 +1,236 @@
+//! Conv: 2-D convolution (`CONV_2D`, `tf.nn.conv2d`) as a row kernel, with
+//! per-channel requantization and fused activation.
+
+use crate::quant::clamp_i8;
+use crate::{
+    Activation, Error, Multiplier, Param, Quant, Result, Rounding, Rows, Shape, Values, Window,
+};
+
+/// Largest kernel height or width of a convolution, in taps.
+pub const MAX_KERNEL: usize = 16;
+
+/// How convolution weights are laid out in memory. Always stated, never guessed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WeightLayout {
+    /// `[out_channels, kh, kw, in_channels]`: TFLite's filter tensor.
+    #[default]
+    Ohwi,
+    /// `[kh, kw, in_channels, out_channels]`: `tf.nn.conv2d`'s filter argument.
+    Hwio,
+}
+
+/// A 2-D convolution: `acc = bias[c] + Σ w * (x - input_zp)`, then
+/// `clamp(requantize(acc) + output_zp, activation range)`.
+///
+/// See the crate documentation for an example.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Conv2d<'a> {
+    /// Input channels.
+    pub in_channels: usize,
+    /// Output channels (filters).
+    pub out_channels: usize,
+    /// Kernel size, stride, dilation and padding.
+    pub window: Window,
+    /// int8 weights, `out * kh * kw * in` of them, laid out as `layout` says.
+    pub weights: &'a [i8],
+    /// Memory layout of `weights`.
+    pub layout: WeightLayout,
+    /// Optional int32 bias per output channel (scale `input_scale * weight_scale[c]`).
+    pub bias: Option<Values<'a, i32>>,
+    /// Weight scales: one (per tensor) or one per output channel.
+    pub weight_scales: Values<'a, f32>,
+    /// Input quantization.
+    pub input: Quant,
+    /// Output quantization.
+    pub output: Quant,
+    /// Fused activation.
+    pub activation: Activation,
+}
+
+/// Checks what convolution and depthwise convolution share: bias and scale array
+/// lengths, quantization, multipliers in range, accumulators that fit in i32.
+/// `weight_sum_abs(c)` is `Σ|w|` over the taps of output channel `c`.
+pub(crate) fn check_channels(
+    out_channels: usize,
+    bias: Option<Values<'_, i32>>,
+    weight_scales: Values<'_, f32>,
+    input: Quant,
+    output: Quant,
+    weight_sum_abs: impl Fn(usize) -> i64,
+) -> Result<()> {
+    input.validate(Param::InputQuant)?;
+    output.validate(Param::OutputQuant)?;
+    if let Some(b) = bias
+        && b.len() != out_channels
+    {
+        return Err(Error::length(Param::Bias, out_channels, b.len()));
+    }
+    let n = weight_scales.len();
+    if n != 1 && n != out_channels {
+        return Err(Error::length(Param::WeightScales, out_channels, n));
+    }
+    let max_diff = (127 - input.zero_point).max(input.zero_point + 128) as i64;
+    for c in 0..out_channels {
+        let s = weight_scales.per_channel(c).unwrap_or(f32::NAN);
+        if !(s.is_finite() && s > 0.0) {
+            return Err(Error::invalid(
+                Param::WeightScales,
+                "every scale must be finite and > 0",
+            ));
+        }
+        // Only reachable with absurd scale ratios; TFLite would overflow in int32.
+        if Multiplier::for_conv(input.scale, s, output.scale, Rounding::Double).shift > 30 {
+            return Err(Error::invalid(
+                Param::OutputQuant,
+                "input_scale * weight_scale / output_scale must be below 2^30",
+            ));
+        }
+        let b = bias.and_then(|b| b.get(c)).unwrap_or(0) as i64;
+        if b.abs() + weight_sum_abs(c) * max_diff > i32::MAX as i64 {
+            return Err(Error::AccumulatorOverflow {
+                layer: None,
+                channel: c,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Per-channel requantization state of a convolution-like layer for one row.
+#[derive(Clone, Copy)]
+pub(crate) struct Requant {
+    pub bias: i32,
+    pub mult: Multiplier,
+}
+
+pub(crate) fn channel_requant(
+    c: usize,
+    bias: Option<Values<'_, i32>>,
+    weight_scales: Values<'_, f32>,
+    input: Quant,
+    output: Quant,
+    rounding: Rounding,
+) -> Requant {
+    let s = weight_scales.per_channel(c).unwrap_or(0.0);
+    Requant {
+        bias: bias.and_then(|b| b.get(c)).unwrap_or(0),
+        mult: Multiplier::for_conv(input.scale, s, output.scale, rounding),
+    }
+}
+
+impl Conv2d<'_> {
+    /// Element strides of `(out channel, ky, kx, in channel)` in `weights`.
+    fn strides(&self) -> (usize, usize, usize, usize) {
+        let (kh, kw) = (self.window.height.kernel, self.window.width.kernel);
+        let (ci, co) = (self.in_channels, self.out_channels);
+        match self.layout {
+            WeightLayout::Ohwi => (kh * kw * ci, kw * ci, ci, 1),
+            WeightLayout::Hwio => (1, kw * ci * co, ci * co, co),
+        }
+    }
+
+    /// Validates the layer for `input` and returns its output shape.
+    pub fn output_shape(&self, input: Shape) -> Result<Shape> {
+        self.window.validate(MAX_KERNEL)?;
+        if self.in_channels == 0 {
+            return Err(Error::invalid(Param::InChannels, "must be at least 1"));
+        }
+        if self.out_channels == 0 {
+            return Err(Error::invalid(Param::OutChannels, "must be at least 1"));
+        }
+        let expected = Shape::new(input.height, input.width, self.in_channels);
+        if input.channels != self.in_channels {
+            return Err(Error::Shape {
+                layer: None,
+                expected,
+                found: input,
+            });
+        }
+        let (kh, kw) = (self.window.height.kernel, self.window.width.kernel);
+        let n = self.out_channels * kh * kw * self.in_channels;
+        if self.weights.len() != n {
+            return Err(Error::length(Param::Weights, n, self.weights.len()));
+        }
+        let (so, sy, sx, si) = self.strides();
+        check_channels(
+            self.out_channels,
+            self.bias,
+            self.weight_scales,
+            self.input,
+            self.output,
+            |c| {
+                let mut sum = 0i64;
+                for ky in 0..kh {
+                    for kx in 0..kw {
+                        for i in 0..self.in_channels {
+                            sum += (self.weights[c * so + ky * sy + kx * sx + i * si] as i64).abs();
+                        }
+                    }
+                }
+                sum
+            },
+        )?;
+        self.window.checked_output(input, self.out_channels)
+    }
+
+    /// Computes output row `oy` into `out` (`out_width * out_channels` values) from
+    /// the rows of an input of shape `input`. The layer must have been validated for
+    /// `input` ([`Conv2d::output_shape`]).
+    pub fn compute_row<R: Rows + ?Sized>(
+        &self,
+        rows: &R,
+        input: Shape,
+        oy: usize,
+        out: &mut [i8],
+        rounding: Rounding,
+    ) {
+        let win = &self.window;
+        let (dy, dx) = (win.height.dilation as isize, win.width.dilation as isize);
+        let (ci, co) = (self.in_channels, self.out_channels);
+        let out_w = win.width.output(input.width, win.padding);
+        let pad_left = win.pad_left(input.width);
+        let y0 = win.height.first_tap(oy, win.pad_top(input.height));
+        let (ky_lo, ky_hi) = win.height.tap_range(y0, input.height);
+        let mut taps: [&[i8]; MAX_KERNEL] = [&[]; MAX_KERNEL];
+        for (ky, tap) in taps.iter_mut().enumerate().take(ky_hi).skip(ky_lo) {
+            *tap = rows.row(y0 + ky as isize * dy).unwrap_or(&[]);
+        }
+        let (lo, hi) = self.activation.bounds(self.output);
+        let zp = self.input.zero_point;
+        let (so, sy, sx, si) = self.strides();
+        for oc in 0..co {
+            let rq = channel_requant(
+                oc,
+                self.bias,
+                self.weight_scales,
+                self.input,
+                self.output,
+                rounding,
+            );
+            let w_oc = &self.weights[oc * so..];
+            for ox in 0..out_w {
+                let x0 = win.width.first_tap(ox, pad_left);
+                let (kx_lo, kx_hi) = win.width.tap_range(x0, input.width);
+                let mut acc = rq.bias;
+                for (ky, row) in taps.iter().enumerate().take(ky_hi).skip(ky_lo) {
+                    for kx in kx_lo..kx_hi {
+                        let ix = (x0 + kx as isize * dx) as usize;
+                        let px = &row[ix * ci..ix * ci + ci];
+                        let w = &w_oc[ky * sy + kx * sx..];
+                        if si == 1 {
+                            for (&wv, &xv) in w[..ci].iter().zip(px) {
+                                acc += wv as i32 * (xv as i32 - zp);
+                            }
+                        } else {
+                            for (i, &xv) in px.iter().enumerate() {
+                                acc += w[i * si] as i32 * (xv as i32 - zp);
+                            }
+                        }
+                    }
+                }
+                let v = rq.mult.apply(acc, rounding) + self.output.zero_point;
+                out[ox * co + oc] = clamp_i8(v, lo, hi);
+            }
+        }
+    }
+}

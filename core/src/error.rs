@@ -1,0 +1,302 @@
+//! Error: the one error type of the core, naming the layer and the parameter at fault.
+
+use crate::Shape;
+
+/// A parameter of a layer or model, named in errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Param {
+    /// Kernel (or pooling window) height.
+    KernelHeight,
+    /// Kernel (or pooling window) width.
+    KernelWidth,
+    /// Vertical stride.
+    StrideHeight,
+    /// Horizontal stride.
+    StrideWidth,
+    /// Vertical dilation.
+    DilationHeight,
+    /// Horizontal dilation.
+    DilationWidth,
+    /// Input channel count.
+    InChannels,
+    /// Output channel count.
+    OutChannels,
+    /// Depth multiplier of a depthwise convolution.
+    DepthMultiplier,
+    /// Weight array.
+    Weights,
+    /// Bias array.
+    Bias,
+    /// Weight scales (per tensor or per channel).
+    WeightScales,
+    /// Input quantization (scale or zero point).
+    InputQuant,
+    /// Output quantization (scale or zero point).
+    OutputQuant,
+    /// The model's input shape.
+    InputShape,
+    /// Number of layers.
+    Layers,
+    /// An input row.
+    Row,
+    /// An output buffer.
+    Output,
+    /// A scratch buffer.
+    Scratch,
+}
+
+impl Param {
+    /// The parameter's name as a user would write it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Param::KernelHeight => "kernel height",
+            Param::KernelWidth => "kernel width",
+            Param::StrideHeight => "stride height",
+            Param::StrideWidth => "stride width",
+            Param::DilationHeight => "dilation height",
+            Param::DilationWidth => "dilation width",
+            Param::InChannels => "input channels",
+            Param::OutChannels => "output channels",
+            Param::DepthMultiplier => "depth multiplier",
+            Param::Weights => "weights",
+            Param::Bias => "bias",
+            Param::WeightScales => "weight scales",
+            Param::InputQuant => "input quantization",
+            Param::OutputQuant => "output quantization",
+            Param::InputShape => "input shape",
+            Param::Layers => "layers",
+            Param::Row => "row",
+            Param::Output => "output buffer",
+            Param::Scratch => "scratch buffer",
+        }
+    }
+}
+
+/// Everything that can go wrong in the core. Never a panic: each case names
+/// what is wrong, and the layer (index in the model) where it applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// A parameter is out of its valid range.
+    Invalid {
+        /// Layer index, if the error belongs to a layer of a model.
+        layer: Option<usize>,
+        /// The parameter.
+        param: Param,
+        /// What the valid range is.
+        reason: &'static str,
+    },
+    /// An array or buffer has the wrong number of elements.
+    Length {
+        /// Layer index, if any.
+        layer: Option<usize>,
+        /// The array.
+        param: Param,
+        /// Elements needed.
+        expected: usize,
+        /// Elements given.
+        found: usize,
+    },
+    /// A layer's input does not match what the previous layer produces.
+    Shape {
+        /// Layer index, if any.
+        layer: Option<usize>,
+        /// What the layer was built for.
+        expected: Shape,
+        /// What it is given.
+        found: Shape,
+    },
+    /// The layer produces no output for this input (a VALID window larger than the input).
+    EmptyOutput {
+        /// Layer index, if any.
+        layer: Option<usize>,
+        /// The input shape.
+        input: Shape,
+    },
+    /// The worst-case accumulator of an output channel does not fit in i32.
+    AccumulatorOverflow {
+        /// Layer index, if any.
+        layer: Option<usize>,
+        /// The output channel.
+        channel: usize,
+    },
+    /// A caller-provided arena is too small.
+    ArenaTooSmall {
+        /// Bytes needed.
+        needed: usize,
+        /// Bytes given.
+        found: usize,
+    },
+}
+
+impl Error {
+    /// The same error, attributed to layer `index` of a model.
+    pub fn at_layer(self, index: usize) -> Self {
+        let mut e = self;
+        match &mut e {
+            Error::Invalid { layer, .. }
+            | Error::Length { layer, .. }
+            | Error::Shape { layer, .. }
+            | Error::EmptyOutput { layer, .. }
+            | Error::AccumulatorOverflow { layer, .. } => *layer = Some(index),
+            Error::ArenaTooSmall { .. } => {}
+        }
+        e
+    }
+
+    /// Layer index the error belongs to, if any.
+    pub fn layer(&self) -> Option<usize> {
+        match *self {
+            Error::Invalid { layer, .. }
+            | Error::Length { layer, .. }
+            | Error::Shape { layer, .. }
+            | Error::EmptyOutput { layer, .. }
+            | Error::AccumulatorOverflow { layer, .. } => layer,
+            Error::ArenaTooSmall { .. } => None,
+        }
+    }
+
+    pub(crate) const fn invalid(param: Param, reason: &'static str) -> Self {
+        Error::Invalid {
+            layer: None,
+            param,
+            reason,
+        }
+    }
+
+    pub(crate) const fn length(param: Param, expected: usize, found: usize) -> Self {
+        Error::Length {
+            layer: None,
+            param,
+            expected,
+            found,
+        }
+    }
+}
+
+struct LayerPrefix(Option<usize>);
+
+impl core::fmt::Display for LayerPrefix {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self.0 {
+            Some(i) => write!(f, "layer {i}: "),
+            None => Ok(()),
+        }
+    }
+}
+
+impl core::fmt::Display for Error {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            Error::Invalid {
+                layer,
+                param,
+                reason,
+            } => write!(f, "{}{}: {}", LayerPrefix(layer), param.name(), reason),
+            Error::Length {
+                layer,
+                param,
+                expected,
+                found,
+            } => write!(
+                f,
+                "{}{}: expected {} elements, found {}",
+                LayerPrefix(layer),
+                param.name(),
+                expected,
+                found
+            ),
+            Error::Shape {
+                layer,
+                expected,
+                found,
+            } => write!(
+                f,
+                "{}input shape {} does not match the expected {}",
+                LayerPrefix(layer),
+                found,
+                expected
+            ),
+            Error::EmptyOutput { layer, input } => write!(
+                f,
+                "{}the window is larger than the {} input: no output (VALID padding)",
+                LayerPrefix(layer),
+                input
+            ),
+            Error::AccumulatorOverflow { layer, channel } => write!(
+                f,
+                "{}output channel {}: the worst-case accumulator does not fit in i32",
+                LayerPrefix(layer),
+                channel
+            ),
+            Error::ArenaTooSmall { needed, found } => {
+                write!(f, "arena too small: {needed} bytes needed, {found} given")
+            }
+        }
+    }
+}
+
+impl core::error::Error for Error {}
+
+#[cfg(feature = "defmt")]
+impl defmt::Format for Param {
+    fn format(&self, f: defmt::Formatter) {
+        defmt::write!(f, "{=str}", self.name())
+    }
+}
+
+#[cfg(feature = "defmt")]
+impl defmt::Format for Error {
+    fn format(&self, f: defmt::Formatter) {
+        match *self {
+            Error::Invalid {
+                layer,
+                param,
+                reason,
+            } => {
+                defmt::write!(f, "layer {}: {}: {=str}", layer, param, reason)
+            }
+            Error::Length {
+                layer,
+                param,
+                expected,
+                found,
+            } => defmt::write!(
+                f,
+                "layer {}: {}: expected {} elements, found {}",
+                layer,
+                param,
+                expected,
+                found
+            ),
+            Error::Shape {
+                layer,
+                expected,
+                found,
+            } => {
+                defmt::write!(
+                    f,
+                    "layer {}: input {} != expected {}",
+                    layer,
+                    found,
+                    expected
+                )
+            }
+            Error::EmptyOutput { layer, input } => {
+                defmt::write!(f, "layer {}: window larger than input {}", layer, input)
+            }
+            Error::AccumulatorOverflow { layer, channel } => {
+                defmt::write!(
+                    f,
+                    "layer {}: channel {} accumulator overflow",
+                    layer,
+                    channel
+                )
+            }
+            Error::ArenaTooSmall { needed, found } => {
+                defmt::write!(f, "arena too small: {} needed, {} given", needed, found)
+            }
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! Layer: one operation of a model (convolution, depthwise convolution, max-pool or
+//! standalone ReLU), dispatching to its row kernel.
+
+use crate::{
+    Axis, Conv2d, DepthwiseConv2d, MaxPool2d, Padding, Quant, Relu, Result, Rounding, Rows, Shape,
+};
+
+/// One layer of a [`crate::Model`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Layer<'a> {
+    /// `CONV_2D`.
+    Conv2d(Conv2d<'a>),
+    /// `DEPTHWISE_CONV_2D`.
+    Depthwise(DepthwiseConv2d<'a>),
+    /// `MAX_POOL_2D`.
+    MaxPool(MaxPool2d),
+    /// Standalone `RELU` / `RELU6`.
+    Relu(Relu),
+}
+
+impl Layer<'_> {
+    /// A short operator name (`conv`, `depthwise`, `maxpool`, `relu`, `relu6`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Layer::Conv2d(_) => "conv",
+            Layer::Depthwise(_) => "depthwise",
+            Layer::MaxPool(_) => "maxpool",
+            Layer::Relu(r) if r.activation == crate::Activation::Relu6 => "relu6",
+            Layer::Relu(_) => "relu",
+        }
+    }
+
+    /// Validates the layer for `input` and returns its output shape.
+    pub fn output_shape(&self, input: Shape) -> Result<Shape> {
+        match self {
+            Layer::Conv2d(l) => l.output_shape(input),
+            Layer::Depthwise(l) => l.output_shape(input),
+            Layer::MaxPool(l) => l.output_shape(input),
+            Layer::Relu(l) => l.output_shape(input),
+        }
+    }
+
+    /// Quantization of the layer's input.
+    pub fn input_quant(&self) -> Quant {
+        match self {
+            Layer::Conv2d(l) => l.input,
+            Layer::Depthwise(l) => l.input,
+            Layer::MaxPool(l) => l.quant,
+            Layer::Relu(l) => l.input,
+        }
+    }
+
+    /// Quantization of the layer's output.
+    pub fn output_quant(&self) -> Quant {
+        match self {
+            Layer::Conv2d(l) => l.output,
+            Layer::Depthwise(l) => l.output,
+            Layer::MaxPool(l) => l.quant,
+            Layer::Relu(l) => l.output,
+        }
+    }
+
+    /// The vertical window (rows read per output row) and padding: what a line
+    /// buffer in front of this layer must hold.
+    pub fn vertical(&self) -> (Axis, Padding) {
+        match self {
+            Layer::Conv2d(l) => (l.window.height, l.window.padding),
+            Layer::Depthwise(l) => (l.window.height, l.window.padding),
+            Layer::MaxPool(l) => (l.window.height, l.window.padding),
+            Layer::Relu(_) => (Axis::new(1, 1, 1), Padding::Valid),
+        }
+    }
+
+    /// Multiply-accumulates for one frame with input `input` (0 for pool and ReLU).
+    pub fn macs(&self, input: Shape) -> u64 {
+        let Ok(out) = self.output_shape(input) else {
+            return 0;
+        };
+        let per_output = match self {
+            Layer::Conv2d(l) => l.window.height.kernel * l.window.width.kernel * l.in_channels,
+            Layer::Depthwise(l) => l.window.height.kernel * l.window.width.kernel,
+            Layer::MaxPool(_) | Layer::Relu(_) => 0,
+        };
+        out.len() as u64 * per_output as u64
+    }
+
+    /// Computes output row `oy` (a row of the output tensor) into `out`. The layer
+    /// must have been validated for `input`.
+    pub fn compute_row<R: Rows + ?Sized>(
+        &self,
+        rows: &R,
+        input: Shape,
+        oy: usize,
+        out: &mut [i8],
+        rounding: Rounding,
+    ) {
+        match self {
+            Layer::Conv2d(l) => l.compute_row(rows, input, oy, out, rounding),
+            Layer::Depthwise(l) => l.compute_row(rows, input, oy, out, rounding),
+            Layer::MaxPool(l) => l.compute_row(rows, input, oy, out),
+            Layer::Relu(l) => l.compute_row(rows, input, oy, out, rounding),
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! Pool: 2-D max-pooling (`MAX_POOL_2D`) as a row kernel; padded cells are ignored.
+
+use crate::quant::clamp_i8;
+use crate::{Activation, Error, Param, Quant, Result, Rows, Shape, Window};
+
+/// Largest pooling window height or width.
+pub const MAX_WINDOW: usize = 255;
+
+/// Max-pooling: the maximum over the window clipped to the image, then clamped to
+/// the fused activation's range. Input and output quantization are the same.
+///
+/// # Examples
+///
+/// ```
+/// use scanline::{Activation, MaxPool2d, Padding, Quant, Shape, Window};
+/// let pool = MaxPool2d {
+///     window: Window::square(2, 2, Padding::Valid),
+///     quant: Quant::new(0.1, 0),
+///     activation: Activation::None,
+/// };
+/// assert_eq!(pool.output_shape(Shape::new(5, 4, 3)).unwrap(), Shape::new(2, 2, 3));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MaxPool2d {
+    /// Window, stride and padding (dilation must be 1).
+    pub window: Window,
+    /// Quantization of input and output.
+    pub quant: Quant,
+    /// Fused activation (the converter folds a following ReLU into the pool).
+    pub activation: Activation,
+}
+
+impl MaxPool2d {
+    /// Validates the layer for `input` and returns its output shape.
+    pub fn output_shape(&self, input: Shape) -> Result<Shape> {
+        self.window.validate(MAX_WINDOW)?;
+        if self.window.height.dilation != 1 {
+            return Err(Error::invalid(
+                Param::DilationHeight,
+                "max-pooling has no dilation: must be 1",
+            ));
+        }
+        if self.window.width.dilation != 1 {
+            return Err(Error::invalid(
+                Param::DilationWidth,
+                "max-pooling has no dilation: must be 1",
+            ));
+        }
+        if input.channels == 0 {
+            return Err(Error::invalid(Param::InChannels, "must be at least 1"));
+        }
+        self.quant.validate(Param::InputQuant)?;
+        self.window.checked_output(input, input.channels)
+    }
+
+    /// Computes output row `oy` into `out`; see [`crate::Conv2d::compute_row`].
+    pub fn compute_row<R: Rows + ?Sized>(&self, rows: &R, input: Shape, oy: usize, out: &mut [i8]) {
+        let win = &self.window;
+        let c = input.channels;
+        let out_w = win.width.output(input.width, win.padding);
+        let pad_left = win.pad_left(input.width);
+        let y0 = win.height.first_tap(oy, win.pad_top(input.height));
+        let (ky_lo, ky_hi) = win.height.tap_range(y0, input.height);
+        let (lo, hi) = self.activation.bounds(self.quant);
+        let out = &mut out[..out_w * c];
+        out.fill(i8::MIN);
+        for ky in ky_lo..ky_hi {
+            let Some(row) = rows.row(y0 + ky as isize) else {
+                continue;
+            };
+            for ox in 0..out_w {
+                let x0 = win.width.first_tap(ox, pad_left);
+                let (kx_lo, kx_hi) = win.width.tap_range(x0, input.width);
+                let o = &mut out[ox * c..ox * c + c];
+                for kx in kx_lo..kx_hi {
+                    let ix = (x0 + kx as isize) as usize;
+                    for (m, &v) in o.iter_mut().zip(&row[ix * c..ix * c + c]) {
+                        *m = (*m).max(v);
+                    }
+                }
+            }
+        }
+        for v in out.iter_mut() {
+            *v = clamp_i8(*v as i32, lo, hi);
+        }
+    }
+}

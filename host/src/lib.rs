@@ -1,0 +1,2 @@
+//! scanline-host: the host side of scanline — images, .npy files, the f32 reference
+//! and the `scanline` command line.

@@ -1,0 +1,1 @@
+//! scanline-tests: cross-crate integration tests (in `tests/`) and their fixtures.
