@@ -1,0 +1,48 @@
+//! Error: the one error type of the host library; every variant names what is wrong.
+
+use std::path::PathBuf;
+
+/// Everything the host library can fail with.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A file is not a readable image (or an image could not be written).
+    #[error("{}: {message}", path.display())]
+    Image {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A `.npy` file is malformed or holds the wrong type or shape.
+    #[error("{}: {message}", path.display())]
+    Npy {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A kernel given on the command line is malformed.
+    #[error("kernel: {0}")]
+    Kernel(String),
+    /// Tensor shapes do not fit together.
+    #[error("shape: {0}")]
+    Shape(String),
+    /// A parameter is out of range.
+    #[error("{0}")]
+    Invalid(String),
+    /// The core rejected a model or layer.
+    #[error(transparent)]
+    Core(#[from] scanline::Error),
+}
+
+/// Result type of the host library.
+pub type Result<T> = std::result::Result<T, Error>;
