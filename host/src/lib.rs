@@ -2,5 +2,7 @@
 //! and the `scanline` command line.
 
 pub mod error;
+pub mod tensor;
 
 pub use error::{Error, Result};
+pub use tensor::Tensor;
