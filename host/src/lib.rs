@@ -1,7 +1,9 @@
 //! scanline-host: the host side of scanline — images, .npy files, the f32 reference
 //! and the `scanline` command line.
 
+pub mod edges;
 pub mod error;
+pub mod kernel;
 pub mod tensor;
 
 pub use error::{Error, Result};
