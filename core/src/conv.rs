@@ -176,6 +176,10 @@ impl Conv2d<'_> {
     /// Computes output row `oy` into `out` (`out_width * out_channels` values) from
     /// the rows of an input of shape `input`. The layer must have been validated for
     /// `input` ([`Conv2d::output_shape`]).
+    ///
+    /// One input channel (gray) is accumulated tap by tap over a chunk of
+    /// output columns (contiguous, vectorizable); many input channels pixel by pixel,
+    /// as a dot product over contiguous OHWI weights. Both sum the same products.
     pub fn compute_row<R: Rows + ?Sized>(
         &self,
         rows: &R,
@@ -185,19 +189,120 @@ impl Conv2d<'_> {
         rounding: Rounding,
     ) {
         let win = &self.window;
-        let (dy, dx) = (win.height.dilation as isize, win.width.dilation as isize);
-        let (ci, co) = (self.in_channels, self.out_channels);
-        let out_w = win.width.output(input.width, win.padding);
-        let pad_left = win.pad_left(input.width);
+        let dy = win.height.dilation as isize;
         let y0 = win.height.first_tap(oy, win.pad_top(input.height));
         let (ky_lo, ky_hi) = win.height.tap_range(y0, input.height);
         let mut taps: [&[i8]; MAX_KERNEL] = [&[]; MAX_KERNEL];
         for (ky, tap) in taps.iter_mut().enumerate().take(ky_hi).skip(ky_lo) {
             *tap = rows.row(y0 + ky as isize * dy).unwrap_or(&[]);
         }
+        let taps = &taps[ky_lo..ky_hi];
+        if self.in_channels == 1 {
+            self.row_by_taps(taps, ky_lo, input, out, rounding);
+        } else {
+            self.row_by_pixels(taps, ky_lo, input, out, rounding);
+        }
+    }
+
+    /// Tap-major: for each tap, `acc[ox] += w * (x - zp)` over a chunk of columns.
+    fn row_by_taps(
+        &self,
+        taps: &[&[i8]],
+        ky_lo: usize,
+        input: Shape,
+        out: &mut [i8],
+        rounding: Rounding,
+    ) {
+        const CHUNK: usize = 64;
+        let win = &self.window;
+        let (sx, dx) = (win.width.stride, win.width.dilation);
+        let (ci, co) = (self.in_channels, self.out_channels);
+        let out_w = win.width.output(input.width, win.padding);
+        let pad_left = win.pad_left(input.width) as isize;
+        let (lo_q, hi_q) = self.activation.bounds(self.output);
+        let zp = self.input.zero_point;
+        let (so, sy, sxw, si) = self.strides();
+        let mut acc = [0i32; CHUNK];
+        for oc in 0..co {
+            let rq = channel_requant(
+                oc,
+                self.bias,
+                self.weight_scales,
+                self.input,
+                self.output,
+                rounding,
+            );
+            let w_oc = &self.weights[oc * so..];
+            let mut ox0 = 0;
+            while ox0 < out_w {
+                let n = CHUNK.min(out_w - ox0);
+                let acc = &mut acc[..n];
+                acc.fill(rq.bias);
+                for (t, row) in taps.iter().enumerate() {
+                    let ky = ky_lo + t;
+                    for kx in 0..win.width.kernel {
+                        // Columns ox with 0 <= ox*sx + off < width read this tap.
+                        let off = (kx * dx) as isize - pad_left;
+                        let last = input.width as isize - 1 - off;
+                        if last < 0 {
+                            continue;
+                        }
+                        let lo = if off >= 0 { 0 } else { (-off) as usize }.div_ceil(sx);
+                        let hi = last as usize / sx + 1;
+                        let (a, b) = (lo.max(ox0), hi.min(ox0 + n));
+                        if a >= b {
+                            continue;
+                        }
+                        let step = sx * ci;
+                        let first = ((a * sx) as isize + off) as usize * ci;
+                        for ic in 0..ci {
+                            let w = w_oc[ky * sy + kx * sxw + ic * si] as i32;
+                            if w == 0 {
+                                continue;
+                            }
+                            let xs = &row[first + ic..];
+                            let accs = &mut acc[a - ox0..b - ox0];
+                            if step == 1 {
+                                for (s, &x) in accs.iter_mut().zip(xs) {
+                                    *s += w * (x as i32 - zp);
+                                }
+                            } else {
+                                for (s, &x) in accs.iter_mut().zip(xs.iter().step_by(step)) {
+                                    *s += w * (x as i32 - zp);
+                                }
+                            }
+                        }
+                    }
+                }
+                for (j, &s) in acc.iter().enumerate() {
+                    let v = rq.mult.apply(s, rounding) + self.output.zero_point;
+                    out[(ox0 + j) * co + oc] = clamp_i8(v, lo_q, hi_q);
+                }
+                ox0 += n;
+            }
+        }
+    }
+
+    /// Pixel-major: for each output pixel, a dot product over the window.
+    fn row_by_pixels(
+        &self,
+        taps: &[&[i8]],
+        ky_lo: usize,
+        input: Shape,
+        out: &mut [i8],
+        rounding: Rounding,
+    ) {
+        let win = &self.window;
+        let dx = win.width.dilation as isize;
+        let (ci, co) = (self.in_channels, self.out_channels);
+        let out_w = win.width.output(input.width, win.padding);
+        let pad_left = win.pad_left(input.width);
         let (lo, hi) = self.activation.bounds(self.output);
         let zp = self.input.zero_point;
         let (so, sy, sx, si) = self.strides();
+        // With OHWI weights and no horizontal dilation, a full window row is one
+        // contiguous run of kw * ci values in both the input row and the weights.
+        let contiguous = si == 1 && dx == 1;
         for oc in 0..co {
             let rq = channel_requant(
                 oc,
@@ -212,19 +317,26 @@ impl Conv2d<'_> {
                 let x0 = win.width.first_tap(ox, pad_left);
                 let (kx_lo, kx_hi) = win.width.tap_range(x0, input.width);
                 let mut acc = rq.bias;
-                for (ky, row) in taps.iter().enumerate().take(ky_hi).skip(ky_lo) {
+                for (t, row) in taps.iter().enumerate() {
+                    let ky = ky_lo + t;
+                    if contiguous {
+                        let ix = (x0 + kx_lo as isize) as usize;
+                        let len = (kx_hi - kx_lo) * ci;
+                        let px = &row[ix * ci..ix * ci + len];
+                        let w = &w_oc[ky * sy + kx_lo * sx..ky * sy + kx_lo * sx + len];
+                        acc += px
+                            .iter()
+                            .zip(w)
+                            .map(|(&x, &w)| w as i32 * (x as i32 - zp))
+                            .sum::<i32>();
+                        continue;
+                    }
                     for kx in kx_lo..kx_hi {
                         let ix = (x0 + kx as isize * dx) as usize;
                         let px = &row[ix * ci..ix * ci + ci];
                         let w = &w_oc[ky * sy + kx * sx..];
-                        if si == 1 {
-                            for (&wv, &xv) in w[..ci].iter().zip(px) {
-                                acc += wv as i32 * (xv as i32 - zp);
-                            }
-                        } else {
-                            for (i, &xv) in px.iter().enumerate() {
-                                acc += w[i * si] as i32 * (xv as i32 - zp);
-                            }
+                        for (i, &xv) in px.iter().enumerate() {
+                            acc += w[i * si] as i32 * (xv as i32 - zp);
                         }
                     }
                 }
