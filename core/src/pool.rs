@@ -64,19 +64,33 @@ impl MaxPool2d {
         let (lo, hi) = self.activation.bounds(self.quant);
         let out = &mut out[..out_w * c];
         out.fill(i8::MIN);
-        for ky in ky_lo..ky_hi {
-            let Some(row) = rows.row(y0 + ky as isize) else {
-                continue;
-            };
+        // Rows are gathered in groups, so each output reads its window column-wise
+        // from a small array of row slices.
+        const GROUP: usize = 16;
+        let mut group: [&[i8]; GROUP] = [&[]; GROUP];
+        let mut ky = ky_lo;
+        while ky < ky_hi {
+            let mut n = 0;
+            while n < GROUP && ky < ky_hi {
+                if let Some(row) = rows.row(y0 + ky as isize) {
+                    group[n] = row;
+                    n += 1;
+                }
+                ky += 1;
+            }
             for ox in 0..out_w {
                 let x0 = win.width.first_tap(ox, pad_left);
                 let (kx_lo, kx_hi) = win.width.tap_range(x0, input.width);
-                let o = &mut out[ox * c..ox * c + c];
-                for kx in kx_lo..kx_hi {
-                    let ix = (x0 + kx as isize) as usize;
-                    for (m, &v) in o.iter_mut().zip(&row[ix * c..ix * c + c]) {
-                        *m = (*m).max(v);
+                let a = (x0 + kx_lo as isize) as usize * c;
+                let b = (x0 + kx_hi as isize) as usize * c;
+                for ch in 0..c {
+                    let mut m = out[ox * c + ch];
+                    for row in &group[..n] {
+                        for &v in row[a + ch..b].iter().step_by(c) {
+                            m = m.max(v);
+                        }
                     }
+                    out[ox * c + ch] = m;
                 }
             }
         }
