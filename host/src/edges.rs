@@ -2,6 +2,7 @@
 //! stacked over RGB), then ReLU, then optional max-pooling, in int8 or in f32.
 
 use crate::kernel::Kernel;
+use crate::reference::{Conv2dF32, FloatLayer, MaxPoolF32};
 use crate::tensor::Tensor;
 use crate::{Error, Result};
 use scanline::conv::WeightLayout;
@@ -82,7 +83,10 @@ impl Edges {
         let (q, scale) = kernel.quantized();
         // HWIO with one output channel: each tap repeated over the input channels,
         // exactly tf.stack([kernel] * 3, axis=2) reshaped to [k, k, 3, 1].
-        let weights: Vec<i8> = q.iter().flat_map(|&w| std::iter::repeat_n(w, channels)).collect();
+        let weights: Vec<i8> = q
+            .iter()
+            .flat_map(|&w| std::iter::repeat_n(w, channels))
+            .collect();
         // Response range over inputs in [0, 1]: negative taps at 1 give the minimum.
         let (mut lo, mut hi) = (0f64, 0f64);
         for &w in &weights {
@@ -137,7 +141,10 @@ impl Edges {
 
     /// The real weights the int8 engine uses (HWIO), `q * scale`.
     pub fn real_weights(&self) -> Vec<f32> {
-        self.weights.iter().map(|&w| w as f32 * self.weight_scale[0]).collect()
+        self.weights
+            .iter()
+            .map(|&w| w as f32 * self.weight_scale[0])
+            .collect()
     }
 
     /// The layers: convolution (no activation), standalone ReLU, optional pool.
@@ -208,9 +215,55 @@ impl Edges {
         for (i, layer) in model.layers().iter().enumerate() {
             let shape = model.shape(i + 1).unwrap_or_default();
             let mut out = Tensor::filled(shape, 0i8);
-            scanline::frame::run_layer(layer, model.rounding(), &cur.data, cur.shape, &mut out.data)?;
+            scanline::frame::run_layer(
+                layer,
+                model.rounding(),
+                &cur.data,
+                cur.shape,
+                &mut out.data,
+            )?;
             outs.push(out.clone());
             cur = out;
+        }
+        Ok(stages_from(outs))
+    }
+
+    /// Runs the f32 reference (TensorFlow's float semantics) over real pixels
+    /// `p / 255`, with the kernel as given (not its int8 approximation).
+    pub fn run_float(&self, input: &Tensor<f32>) -> Result<Stages<f32>> {
+        self.check_input(input)?;
+        // Fail on a pool that does not fit exactly as the int8 path does.
+        self.model(input.shape.height, input.shape.width, 3)?;
+        let k = self.kernel.size();
+        let weights = self
+            .kernel
+            .taps()
+            .iter()
+            .flat_map(|&w| std::iter::repeat_n(w, self.channels))
+            .collect();
+        let mut layers = vec![
+            FloatLayer::Conv2d(Conv2dF32 {
+                in_channels: self.channels,
+                out_channels: 1,
+                window: Window::square(k, 1, Padding::Same),
+                weights,
+                layout: WeightLayout::Hwio,
+                bias: None,
+                activation: Activation::None,
+            }),
+            FloatLayer::Activation(Activation::Relu),
+        ];
+        if let Some(n) = self.pool {
+            layers.push(FloatLayer::MaxPool(MaxPoolF32 {
+                window: Window::square(n, n, Padding::Valid),
+                activation: Activation::None,
+            }));
+        }
+        let mut outs = Vec::new();
+        let mut cur = input.clone();
+        for layer in &layers {
+            cur = layer.run(&cur)?;
+            outs.push(cur.clone());
         }
         Ok(stages_from(outs))
     }
@@ -227,5 +280,9 @@ pub(crate) fn stages_from<T>(outs: Vec<Tensor<T>>) -> Stages<T> {
     let mut it = outs.into_iter();
     let conv = it.next().expect("conv stage");
     let relu = it.next().expect("relu stage");
-    Stages { conv, relu, pool: it.next() }
+    Stages {
+        conv,
+        relu,
+        pool: it.next(),
+    }
 }

@@ -103,7 +103,11 @@ impl Kernel {
                     Error::Kernel(format!("'{}' in row {} is not a number", c.trim(), r + 1))
                 })?;
                 if !v.is_finite() {
-                    return Err(Error::Kernel(format!("'{}' in row {} is not finite", c.trim(), r + 1)));
+                    return Err(Error::Kernel(format!(
+                        "'{}' in row {} is not finite",
+                        c.trim(),
+                        r + 1
+                    )));
                 }
                 taps.push(v);
             }
@@ -120,7 +124,9 @@ impl Kernel {
             )));
         }
         if taps.iter().all(|&t| t == 0.0) {
-            return Err(Error::Kernel("every tap is zero: the kernel responds to nothing".into()));
+            return Err(Error::Kernel(
+                "every tap is zero: the kernel responds to nothing".into(),
+            ));
         }
         let exact = taps
             .iter()
@@ -147,7 +153,10 @@ impl std::str::FromStr for Kernel {
         if let Some(p) = Preset::from_name(t) {
             return Ok(Self::from_preset(p));
         }
-        if t.chars().any(|c| c.is_ascii_alphabetic() && c != 'e' && c != 'E') && !t.contains([',', ';']) {
+        if t.chars()
+            .any(|c| c.is_ascii_alphabetic() && c != 'e' && c != 'E')
+            && !t.contains([',', ';'])
+        {
             let names: Vec<&str> = Preset::ALL.iter().map(|p| p.name()).collect();
             return Err(Error::Kernel(format!(
                 "unknown kernel '{t}'; presets: {}; or give rows like \"-1,-1,-1;-1,8,-1;-1,-1,-1\"",

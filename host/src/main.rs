@@ -79,7 +79,9 @@ fn main() {
 }
 
 fn default_output(image: &Path, suffix: &str) -> PathBuf {
-    let stem = image.file_stem().map_or("out".into(), |s| s.to_string_lossy());
+    let stem = image
+        .file_stem()
+        .map_or("out".into(), |s| s.to_string_lossy());
     PathBuf::from(format!("{stem}-{suffix}.png"))
 }
 
@@ -107,23 +109,41 @@ fn edges(args: EdgesArgs) -> Result<()> {
         c,
         if c == 1 { "" } else { "s" },
         edges.kernel().name(),
-        if edges.kernel().is_exact() { "exact in int8" } else { "quantized" },
+        if edges.kernel().is_exact() {
+            "exact in int8"
+        } else {
+            "quantized"
+        },
         edges.weight_scale(),
     );
-    println!("output quantization: scale {:.6}, zero point {} (covers the full response range)", q.scale, q.zero_point);
+    println!(
+        "output quantization: scale {:.6}, zero point {} (covers the full response range)",
+        q.scale, q.zero_point
+    );
 
     let frame = edges.dequantize(&edges.run_frame(&picture::to_int8(&image, INPUT_QUANT))?);
     let float = edges.run_float(&picture::to_real(&image))?;
     for ((name, f), (_, r)) in frame.named().into_iter().zip(float.named()) {
-        let max = f.data.iter().zip(&r.data).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
-        println!("{name:>5}: {} , frame vs float max |diff| {:.3} LSB", f.shape, max / q.scale);
+        let max = f
+            .data
+            .iter()
+            .zip(&r.data)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        println!(
+            "{name:>5}: {} , frame vs float max |diff| {:.3} LSB",
+            f.shape,
+            max / q.scale
+        );
     }
     let result: &Stages<f32> = match args.engine {
         Engine::Frame => &frame,
         Engine::Float => &float,
     };
 
-    let out = args.output.unwrap_or_else(|| default_output(&args.image, "edges"));
+    let out = args
+        .output
+        .unwrap_or_else(|| default_output(&args.image, "edges"));
     let mut panels = vec![panel::Panel::picture("input", &image)];
     panels.push(panel::Panel::map("convolution", &result.conv)?);
     panels.push(panel::Panel::map("after ReLU", &result.relu)?);
