@@ -2,6 +2,7 @@
 //! and the `scanline` command line.
 
 pub mod error;
+pub mod npy;
 pub mod tensor;
 
 pub use error::{Error, Result};
