@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod npy;
+pub mod picture;
 pub mod tensor;
 
 pub use error::{Error, Result};
