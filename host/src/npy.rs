@@ -23,7 +23,7 @@
 //! # std::fs::remove_file(&path).unwrap();
 //! ```
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use npyz::{DType, NpyFile, NpyHeader, Order, TypeChar, TypeStr, WriteOptions, WriterBuilder};
 
@@ -418,6 +418,7 @@ fn dtype_name(ty: &TypeStr) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::PathBuf;
 
     /// A fresh path in the system temp directory.
     fn temp(name: &str) -> PathBuf {
@@ -430,7 +431,7 @@ mod tests {
     /// A hand-made `.npy` (version 1.0) with `dict` as header and `body` as data.
     fn npy_bytes(dict: &str, body: &[u8]) -> Vec<u8> {
         let mut text = dict.as_bytes().to_vec();
-        while (10 + text.len() + 1) % 16 != 0 {
+        while !(10 + text.len() + 1).is_multiple_of(16) {
             text.push(b' ');
         }
         text.push(b'\n');
