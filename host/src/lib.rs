@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod npy;
+pub mod panel;
 pub mod picture;
 pub mod tensor;
 
