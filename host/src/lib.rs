@@ -4,6 +4,9 @@
 pub mod edges;
 pub mod error;
 pub mod kernel;
+pub mod npy;
+pub mod panel;
+pub mod picture;
 pub mod tensor;
 
 pub use error::{Error, Result};
