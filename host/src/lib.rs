@@ -2,6 +2,8 @@
 //! and the `scanline` command line.
 
 pub mod error;
+pub mod quantize;
+pub mod reference;
 pub mod tensor;
 
 pub use error::{Error, Result};
