@@ -105,7 +105,7 @@ pub fn quantize_weights(
     channels: usize,
     axis: ChannelAxis,
 ) -> Result<QuantizedWeights> {
-    if channels == 0 || weights.is_empty() || weights.len() % channels != 0 {
+    if channels == 0 || weights.is_empty() || !weights.len().is_multiple_of(channels) {
         return Err(Error::Shape(format!(
             "weights: {} values cannot be split into {channels} channels",
             weights.len()
@@ -169,7 +169,7 @@ pub fn quantize_bias(bias: &[f32], input_scale: f32, weight_scales: &[f32]) -> R
         .enumerate()
         .map(|(c, &b)| {
             let s = input_scale * weight_scales[if n == 1 { 0 } else { c }];
-            if !(s.is_finite() && s > 0.0) || !b.is_finite() {
+            if !(s.is_finite() && s > 0.0 && b.is_finite()) {
                 return Err(Error::Invalid(format!(
                     "bias {c}: value {b} with scale {s} cannot be quantized"
                 )));
