@@ -955,3 +955,59 @@ fn model_rejects_overflowing_accumulators() {
     });
     assert!(Model::new(Shape::new(16, 16, 256), q, &[layer], Rounding::Double).is_ok());
 }
+
+#[test]
+fn absurd_channel_counts_are_errors_not_overflows() {
+    // Validation multiplies channel counts by kernel sizes: it must saturate into a
+    // length error, never overflow (a panic in debug, a wrapped check in release).
+    let q = Quant::new(0.1, 0);
+    let conv = Layer::Conv2d(Conv2d {
+        in_channels: 1 << 40,
+        out_channels: 1 << 40,
+        window: Window::square(3, 1, Padding::Same),
+        weights: &[0i8; 9],
+        layout: WeightLayout::Ohwi,
+        bias: None,
+        weight_scales: Values::Slice(&[0.1]),
+        input: q,
+        output: q,
+        activation: Activation::None,
+    });
+    let err = conv.output_shape(Shape::new(4, 4, 1 << 40)).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Length {
+                param: Param::Weights,
+                found: 9,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let dw = Layer::Depthwise(DepthwiseConv2d {
+        in_channels: usize::MAX / 2,
+        depth_multiplier: 1000,
+        window: Window::square(3, 1, Padding::Same),
+        weights: &[0i8; 9],
+        bias: None,
+        weight_scales: Values::Slice(&[0.1]),
+        input: q,
+        output: q,
+        activation: Activation::None,
+    });
+    let err = dw
+        .output_shape(Shape::new(4, 4, usize::MAX / 2))
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Length {
+                param: Param::Weights,
+                found: 9,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
