@@ -341,11 +341,12 @@ pub fn conv2d(input: &Tensor<f32>, conv: &Conv2dF32) -> Result<Tensor<f32>> {
     let win = &conv.window;
     let out_shape = output_shape(win, s, co, "conv")?;
     let (kh, kw) = (win.height.kernel, win.width.kernel);
-    if conv.weights.len() != co * kh * kw * ci {
+    let needed = [kh, kw, ci].iter().try_fold(co, |n, &d| n.checked_mul(d));
+    if needed != Some(conv.weights.len()) {
         return Err(Error::Shape(format!(
             "conv: {} weights, a {kh}x{kw} filter from {ci} to {co} channels needs {}",
             conv.weights.len(),
-            co * kh * kw * ci
+            needed.map_or("more than fit in memory".into(), |n| n.to_string())
         )));
     }
     check_bias(&conv.bias, co, "conv")?;
@@ -388,12 +389,11 @@ pub fn conv2d(input: &Tensor<f32>, conv: &Conv2dF32) -> Result<Tensor<f32>> {
 pub fn depthwise_conv2d(input: &Tensor<f32>, dw: &DepthwiseF32) -> Result<Tensor<f32>> {
     check_tensor(input)?;
     let (ci, dm) = (dw.in_channels, dw.depth_multiplier);
-    if ci == 0 || dm == 0 {
-        return Err(Error::Invalid(
-            "depthwise: input channels and depth multiplier must be at least 1".into(),
-        ));
-    }
-    let co = ci * dm;
+    let Some(co) = ci.checked_mul(dm).filter(|&co| co > 0) else {
+        return Err(Error::Invalid(format!(
+            "depthwise: input channels ({ci}) and depth multiplier ({dm}) must be at least 1 and not overflow"
+        )));
+    };
     let s = input.shape;
     if s.channels != ci {
         return Err(Error::Shape(format!(
@@ -404,11 +404,12 @@ pub fn depthwise_conv2d(input: &Tensor<f32>, dw: &DepthwiseF32) -> Result<Tensor
     let win = &dw.window;
     let out_shape = output_shape(win, s, co, "depthwise")?;
     let (kh, kw) = (win.height.kernel, win.width.kernel);
-    if dw.weights.len() != kh * kw * co {
+    let needed = kh.checked_mul(kw).and_then(|n| n.checked_mul(co));
+    if needed != Some(dw.weights.len()) {
         return Err(Error::Shape(format!(
             "depthwise: {} weights, a {kh}x{kw} filter with {co} output channels needs {}",
             dw.weights.len(),
-            kh * kw * co
+            needed.map_or("more than fit in memory".into(), |n| n.to_string())
         )));
     }
     check_bias(&dw.bias, co, "depthwise")?;
