@@ -8,15 +8,18 @@
 //! (0.5 LSB) after an f32 sum whose error this test measures against an f64 sum and
 //! bounds (well below 0.1 LSB for these sizes). Two integers closer than 2 differ
 //! by at most 1; the activation clamps are the same monotone maps on both sides.
+//!
+//! Max-pooling needs no arithmetic, so there the two agree exactly; a standalone
+//! ReLU / ReLU6 requantizes once and stays within 1 LSB as well.
 
 use proptest::prelude::*;
 use scanline::conv::WeightLayout;
-use scanline::{Activation, Axis, Padding, Quant, Rounding, Shape, Window};
+use scanline::{Activation, Axis, Layer, MaxPool2d, Padding, Quant, Relu, Rounding, Shape, Window};
 use scanline_host::Tensor;
 use scanline_host::quantize::{
     QuantConv, QuantDepthwise, choose_quant, dequantize_tensor, quantize_tensor,
 };
-use scanline_host::reference::FloatLayer;
+use scanline_host::reference::{FloatLayer, MaxPoolF32, activation, max_pool2d};
 
 /// splitmix64.
 struct Rng(u64);
@@ -305,6 +308,118 @@ proptest! {
     fn depthwise_within_one_lsb_of_float(seed in any::<u64>()) {
         let o = run_case(seed, true).map_err(TestCaseError::fail)?;
         prop_assert!(o.f32_error < 0.1, "f32 sum error {} LSB", o.f32_error);
+    }
+}
+
+/// Max-pooling of the dequantized input, quantized back, is the engine's output
+/// exactly (the maximum commutes with the monotone dequantization).
+fn pool_case(seed: u64) -> Result<(), String> {
+    let mut rng = Rng(seed);
+    let (kh, kw) = (rng.usize(1, 5), rng.usize(1, 5));
+    let (sh, sw) = (rng.usize(1, 3), rng.usize(1, 3));
+    let same = rng.coin();
+    let h = rng.usize(kh, 24);
+    let w = rng.usize(kw, 24);
+    let c = rng.usize(1, 8);
+    let quant = Quant::new(
+        2f64.powf(rng.uniform(-8.0, 0.0)) as f32,
+        rng.range(-128, 127) as i32,
+    );
+    let act = [
+        Activation::None,
+        Activation::Relu,
+        Activation::Relu6,
+        Activation::ReluN1To1,
+    ][rng.usize(0, 3)];
+    let window = Window {
+        height: Axis::new(kh, sh, 1),
+        width: Axis::new(kw, sw, 1),
+        padding: if same { Padding::Same } else { Padding::Valid },
+    };
+    let data: Vec<i8> = (0..h * w * c).map(|_| rng.next() as i8).collect();
+    let input = Tensor::new(Shape::new(h, w, c), data).map_err(|e| e.to_string())?;
+    let float = max_pool2d(
+        &dequantize_tensor(&input, quant),
+        &MaxPoolF32 {
+            window,
+            activation: act,
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    let layer = Layer::MaxPool(MaxPool2d {
+        window,
+        quant,
+        activation: act,
+    });
+    let mut engine = vec![0i8; float.shape.len()];
+    scanline::frame::run_layer(
+        &layer,
+        Rounding::Double,
+        &input.data,
+        input.shape,
+        &mut engine,
+    )
+    .map_err(|e| e.to_string())?;
+    let float_q = quantize_tensor(&float, quant);
+    if engine != float_q.data {
+        return Err(format!("{kh}x{kw}/{sh}x{sw} {window:?} {quant:?} {act:?}"));
+    }
+    Ok(())
+}
+
+/// A standalone ReLU / ReLU6 between different quantizations: within 1 LSB of the
+/// float activation of the dequantized input, quantized with the output's.
+fn relu_case(seed: u64) -> Result<(), String> {
+    let mut rng = Rng(seed);
+    let (h, w, c) = (rng.usize(1, 16), rng.usize(1, 16), rng.usize(1, 8));
+    let s_in = 2f64.powf(rng.uniform(-8.0, 0.0)) as f32;
+    let s_out = (s_in as f64 * 2f64.powf(rng.uniform(-4.0, 4.0))) as f32;
+    let input_q = Quant::new(s_in, rng.range(-128, 127) as i32);
+    let output_q = Quant::new(s_out, rng.range(-128, 127) as i32);
+    let act = if rng.coin() {
+        Activation::Relu6
+    } else {
+        Activation::Relu
+    };
+    let rounding = if rng.coin() {
+        Rounding::Single
+    } else {
+        Rounding::Double
+    };
+    let data: Vec<i8> = (0..h * w * c).map(|_| rng.next() as i8).collect();
+    let input = Tensor::new(Shape::new(h, w, c), data).map_err(|e| e.to_string())?;
+    let float = activation(&dequantize_tensor(&input, input_q), act).map_err(|e| e.to_string())?;
+    let layer = Layer::Relu(Relu {
+        activation: act,
+        input: input_q,
+        output: output_q,
+    });
+    let mut engine = vec![0i8; input.shape.len()];
+    scanline::frame::run_layer(&layer, rounding, &input.data, input.shape, &mut engine)
+        .map_err(|e| e.to_string())?;
+    let float_q = quantize_tensor(&float, output_q);
+    for (i, (&e, &f)) in engine.iter().zip(&float_q.data).enumerate() {
+        if (e as i32 - f as i32).abs() > 1 {
+            return Err(format!(
+                "value {i}: input {}, engine {e}, float {f}, {input_q:?} -> {output_q:?} {act:?} {rounding:?}",
+                input.data[i]
+            ));
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 500, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn maxpool_equals_float(seed in any::<u64>()) {
+        pool_case(seed).map_err(TestCaseError::fail)?;
+    }
+
+    #[test]
+    fn relu_within_one_lsb_of_float(seed in any::<u64>()) {
+        relu_case(seed).map_err(TestCaseError::fail)?;
     }
 }
 
