@@ -430,7 +430,51 @@ pub fn layers(owned: &[QuantLayer]) -> Vec<Layer<'_>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use scanline::{Padding, Shape};
+
+    proptest! {
+        /// Per-channel weights: every value within half a step (plus f32 slack) of
+        /// its real weight, in [-127, 127], and each channel's largest magnitude
+        /// mapped to ±127.
+        #[test]
+        fn weights_within_half_a_step(
+            w in prop::collection::vec(-10.0f32..10.0, 1..64),
+            channels in 1usize..5,
+            last in any::<bool>(),
+        ) {
+            let n = w.len() - w.len() % channels;
+            prop_assume!(n > 0);
+            let w = &w[..n];
+            let axis = if last { ChannelAxis::Last } else { ChannelAxis::First };
+            let q = quantize_weights(w, channels, axis).unwrap();
+            prop_assert_eq!(q.scales.len(), channels);
+            let mut peak = vec![0i32; channels];
+            for (i, (&v, &qv)) in w.iter().zip(&q.values).enumerate() {
+                let c = axis.channel(i, n, channels);
+                let s = q.scales[c];
+                prop_assert!((-127..=127).contains(&qv));
+                prop_assert!((qv as f32 * s - v).abs() <= s * 0.5001, "{v} {qv} {s}");
+                peak[c] = peak[c].max((qv as i32).abs());
+            }
+            for (c, &p) in peak.iter().enumerate() {
+                prop_assert!(p == 127 || q.scales[c] == 1.0);
+            }
+        }
+
+        /// Activation ranges: real 0 is exact, and the int8 range covers
+        /// `[min, max]` up to the half step the zero-point nudge may cost.
+        #[test]
+        fn activation_range_covered(a in -100.0f32..100.0, b in -100.0f32..100.0) {
+            let (min, max) = (a.min(b), a.max(b));
+            let q = choose_quant(min, max).unwrap();
+            prop_assert!((-128..=127).contains(&q.zero_point));
+            prop_assert_eq!(q.dequantize(q.zero_point as i8), 0.0);
+            let s = q.scale;
+            prop_assert!(q.dequantize(-128) <= min.min(0.0) + s * 0.5001);
+            prop_assert!(q.dequantize(127) >= max.max(0.0) - s * 0.5001);
+        }
+    }
 
     #[test]
     fn weights_round_half_away_and_clamp() {
