@@ -347,6 +347,24 @@ pub struct QuantDepthwise {
 
 impl QuantDepthwise {
     /// Quantizes a float depthwise convolution as the converter would.
+    ///
+    /// ```
+    /// use scanline::{Activation, Padding, Quant, Window};
+    /// use scanline_host::quantize::QuantDepthwise;
+    /// use scanline_host::reference::DepthwiseF32;
+    /// let float = DepthwiseF32 {
+    ///     in_channels: 1,
+    ///     depth_multiplier: 2,
+    ///     window: Window::square(1, 1, Padding::Valid),
+    ///     weights: vec![0.5, -0.25],
+    ///     bias: Some(vec![0.1, 0.0]),
+    ///     activation: Activation::None,
+    /// };
+    /// let dw = QuantDepthwise::from_float(&float, Quant::new(0.01, 0), Quant::new(0.02, 0)).unwrap();
+    /// assert_eq!(dw.weights, vec![127, -127]); // one scale per output channel
+    /// assert_eq!(dw.scales, vec![0.5 / 127.0, 0.25 / 127.0]);
+    /// assert_eq!(dw.bias, Some(vec![2540, 0])); // 0.1 / (0.01 * 0.5 / 127)
+    /// ```
     pub fn from_float(dw: &DepthwiseF32, input: Quant, output: Quant) -> Result<Self> {
         let co = dw.in_channels * dw.depth_multiplier;
         let w = quantize_weights(&dw.weights, co, ChannelAxis::Last)?;

@@ -386,6 +386,23 @@ pub fn conv2d(input: &Tensor<f32>, conv: &Conv2dF32) -> Result<Tensor<f32>> {
 
 /// `tf.nn.depthwise_conv2d` with a depth multiplier, then the bias and the fused
 /// activation. See the [module docs](self) for the accumulation order.
+///
+/// ```
+/// use scanline::{Activation, Padding, Shape, Window};
+/// use scanline_host::reference::{DepthwiseF32, depthwise_conv2d};
+/// use scanline_host::Tensor;
+/// // 1x1 kernel, two input channels, multiplier 2: channels [2a, 3a, 4b, 5b] + bias.
+/// let dw = DepthwiseF32 {
+///     in_channels: 2,
+///     depth_multiplier: 2,
+///     window: Window::square(1, 1, Padding::Valid),
+///     weights: vec![2.0, 3.0, 4.0, 5.0],
+///     bias: Some(vec![0.0, 0.0, 0.0, -100.0]),
+///     activation: Activation::Relu,
+/// };
+/// let input = Tensor::new(Shape::new(1, 1, 2), vec![1.0f32, 10.0]).unwrap();
+/// assert_eq!(depthwise_conv2d(&input, &dw).unwrap().data, vec![2.0, 3.0, 40.0, 0.0]);
+/// ```
 pub fn depthwise_conv2d(input: &Tensor<f32>, dw: &DepthwiseF32) -> Result<Tensor<f32>> {
     check_tensor(input)?;
     let (ci, dm) = (dw.in_channels, dw.depth_multiplier);
@@ -505,11 +522,25 @@ pub fn activation(input: &Tensor<f32>, activation: Activation) -> Result<Tensor<
 }
 
 /// `tf.nn.relu`.
+///
+/// ```
+/// use scanline::Shape;
+/// use scanline_host::{Tensor, reference::relu};
+/// let t = Tensor::new(Shape::new(1, 2, 1), vec![-1.5f32, 2.5]).unwrap();
+/// assert_eq!(relu(&t).unwrap().data, vec![0.0, 2.5]);
+/// ```
 pub fn relu(input: &Tensor<f32>) -> Result<Tensor<f32>> {
     activation(input, Activation::Relu)
 }
 
 /// `tf.nn.relu6`.
+///
+/// ```
+/// use scanline::Shape;
+/// use scanline_host::{Tensor, reference::relu6};
+/// let t = Tensor::new(Shape::new(1, 2, 1), vec![-1.5f32, 7.5]).unwrap();
+/// assert_eq!(relu6(&t).unwrap().data, vec![0.0, 6.0]);
+/// ```
 pub fn relu6(input: &Tensor<f32>) -> Result<Tensor<f32>> {
     activation(input, Activation::Relu6)
 }
