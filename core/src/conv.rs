@@ -147,7 +147,11 @@ impl Conv2d<'_> {
             });
         }
         let (kh, kw) = (self.window.height.kernel, self.window.width.kernel);
-        let n = self.out_channels * kh * kw * self.in_channels;
+        // Saturating: absurd channel counts must give an error, not an overflow.
+        let n = self
+            .out_channels
+            .saturating_mul(kh * kw)
+            .saturating_mul(self.in_channels);
         if self.weights.len() != n {
             return Err(Error::length(Param::Weights, n, self.weights.len()));
         }

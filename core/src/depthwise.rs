@@ -33,9 +33,10 @@ pub struct DepthwiseConv2d<'a> {
 }
 
 impl DepthwiseConv2d<'_> {
-    /// Output channels: `in_channels * depth_multiplier`.
+    /// Output channels: `in_channels * depth_multiplier` (saturating, so absurd
+    /// values give a validation error rather than an overflow).
     pub const fn out_channels(&self) -> usize {
-        self.in_channels * self.depth_multiplier
+        self.in_channels.saturating_mul(self.depth_multiplier)
     }
 
     /// Validates the layer for `input` and returns its output shape.
@@ -60,8 +61,9 @@ impl DepthwiseConv2d<'_> {
         }
         let co = self.out_channels();
         let taps = self.window.height.kernel * self.window.width.kernel;
-        if self.weights.len() != taps * co {
-            return Err(Error::length(Param::Weights, taps * co, self.weights.len()));
+        let n = taps.saturating_mul(co);
+        if self.weights.len() != n {
+            return Err(Error::length(Param::Weights, n, self.weights.len()));
         }
         check_channels(
             co,

@@ -7,6 +7,8 @@ pub mod kernel;
 pub mod npy;
 pub mod panel;
 pub mod picture;
+pub mod quantize;
+pub mod reference;
 pub mod tensor;
 
 pub use error::{Error, Result};

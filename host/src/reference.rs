@@ -1,0 +1,669 @@
+//! Reference: the f32 reference of every core operation, with TensorFlow's float
+//! semantics (`tf.nn.conv2d`, `tf.nn.depthwise_conv2d`, `tf.nn.max_pool2d`,
+//! `tf.nn.relu`, `tf.nn.relu6`), used to bound the error of the int8 engine.
+//!
+//! Everything works on owned HWC [`Tensor<f32>`]s and returns a host
+//! [`Error`](crate::Error) (never panics) when shapes or parameters do not fit.
+//! Window geometry (output sizes, SAME/VALID padding, stride and dilation per axis)
+//! comes from the core's [`Axis`] / [`Window`]: it is never re-derived here.
+//!
+//! # Arithmetic
+//!
+//! Convolutions accumulate in **f32, in the natural order**: the sum starts at 0
+//! and adds `w * x` over kernel rows, then kernel columns, then input channels
+//! (taps outside the image are skipped: zero padding); the bias is added after the
+//! sum (`tf.nn.bias_add` after `tf.nn.conv2d`), then the activation is applied with
+//! [`Activation::apply_f32`]. Max-pooling takes the maximum over the window clipped
+//! to the image (padded cells never win, as with TensorFlow's `-inf` padding).
+//!
+//! # Error bound against the int8 engine
+//!
+//! For a single convolution or depthwise layer whose weights and inputs are exactly
+//! what the int8 model represents (real weight `q * scale`, real input
+//! `scale * (q - zero_point)`), the float output quantized with the output
+//! quantization ([`scanline::Quant::quantize`]) differs from the int8 engine's
+//! output by **at most 1 output LSB**, with either rounding mode:
+//!
+//! - the int8 engine computes the accumulator exactly, then requantizes: the
+//!   multiplier carries a relative error below 2^-31, and rounding contributes at
+//!   most 0.5 LSB (single rounding) or 0.5 + 0.25 LSB (double rounding: the high
+//!   multiply rounds to half a unit of the final shift, at most 0.25 LSB once the
+//!   second rounding shifts by at least one bit; with no second shift it is exact);
+//! - the float path rounds once at the end (0.5 LSB) after an f32 sum whose error
+//!   is at most `K * 2^-24 * Σ|w x|` for `K` taps. For the layers tested (up to
+//!   7x7x8 = 392 taps, output scale from the output's range) `float_bound.rs`
+//!   measures it against an f64 sum wherever the activation does not clamp: at
+//!   most 0.009 LSB over 600 random layers (it asserts < 0.1). Where the output
+//!   clamps, the error is irrelevant (it can exceed an LSB there: a ReLU6 or
+//!   ReLU_N1_TO_1 range makes the LSB small next to large clamped sums);
+//! - so the two integers differ by less than 2, that is by at most 1 (and 1 does
+//!   happen: 0.04% of conv and 0.14% of depthwise outputs in that test); the
+//!   activation clamps are monotone and the same on both sides (both derived from
+//!   `round(v / scale)` in f32), so clamping keeps the bound.
+//!
+//! # Examples
+//!
+//! The classic edge detector over a flat image gives zero everywhere inside and a
+//! response at the border (SAME padding reads zeros outside):
+//!
+//! ```
+//! use scanline::{Activation, Padding, Shape, Window};
+//! use scanline::conv::WeightLayout;
+//! use scanline_host::reference::{Conv2dF32, conv2d};
+//! use scanline_host::Tensor;
+//!
+//! let conv = Conv2dF32 {
+//!     in_channels: 1,
+//!     out_channels: 1,
+//!     window: Window::square(3, 1, Padding::Same),
+//!     weights: vec![-1.0, -1.0, -1.0, -1.0, 8.0, -1.0, -1.0, -1.0, -1.0],
+//!     layout: WeightLayout::Hwio,
+//!     bias: None,
+//!     activation: Activation::None,
+//! };
+//! let input = Tensor::filled(Shape::new(3, 3, 1), 1.0f32);
+//! let out = conv2d(&input, &conv).unwrap();
+//! assert_eq!(out.at(1, 1, 0), 0.0);
+//! assert_eq!(out.at(0, 0, 0), 5.0); // 8 - 3 neighbours inside the image
+//! ```
+
+use crate::{Error, Result, Tensor};
+use scanline::conv::WeightLayout;
+use scanline::{Activation, Axis, Layer, Shape, Window};
+
+/// A float 2-D convolution (`tf.nn.conv2d` + `tf.nn.bias_add` + activation).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conv2dF32 {
+    /// Input channels.
+    pub in_channels: usize,
+    /// Output channels (filters).
+    pub out_channels: usize,
+    /// Kernel size, stride, dilation and padding.
+    pub window: Window,
+    /// `out * kh * kw * in` weights, laid out as `layout` says.
+    pub weights: Vec<f32>,
+    /// Memory layout of `weights` (OHWI as TFLite stores it, HWIO as `tf.nn.conv2d`).
+    pub layout: WeightLayout,
+    /// Optional bias, one per output channel.
+    pub bias: Option<Vec<f32>>,
+    /// Fused activation.
+    pub activation: Activation,
+}
+
+/// A float depthwise convolution (`tf.nn.depthwise_conv2d` + bias + activation).
+///
+/// Weights are `[kh, kw, in_channels * depth_multiplier]`: output channel
+/// `oc = ic * depth_multiplier + m` reads input channel `ic` only.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DepthwiseF32 {
+    /// Input channels.
+    pub in_channels: usize,
+    /// Output channels per input channel.
+    pub depth_multiplier: usize,
+    /// Kernel size, stride, dilation and padding.
+    pub window: Window,
+    /// `kh * kw * in * multiplier` weights.
+    pub weights: Vec<f32>,
+    /// Optional bias, one per output channel.
+    pub bias: Option<Vec<f32>>,
+    /// Fused activation.
+    pub activation: Activation,
+}
+
+/// A float max-pooling (`tf.nn.max_pool2d`) followed by an activation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MaxPoolF32 {
+    /// Window, stride and padding (dilation must be 1).
+    pub window: Window,
+    /// Fused activation.
+    pub activation: Activation,
+}
+
+/// One layer of a float chain.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FloatLayer {
+    /// Convolution.
+    Conv2d(Conv2dF32),
+    /// Depthwise convolution.
+    Depthwise(DepthwiseF32),
+    /// Max-pooling.
+    MaxPool(MaxPoolF32),
+    /// Standalone activation ([`Activation::Relu`] or [`Activation::Relu6`]).
+    Activation(Activation),
+}
+
+impl FloatLayer {
+    /// The float counterpart of an int8 core layer: weights dequantized
+    /// (`q * scale[c]`, computed in f32), bias dequantized
+    /// (`b * (input_scale * scale[c])`, the scale product in f32), same window and
+    /// activation. Quantization of activations has no float counterpart and is
+    /// dropped.
+    ///
+    /// ```
+    /// use scanline::{Activation, Layer, Quant, Relu};
+    /// use scanline_host::reference::FloatLayer;
+    /// let q = Quant::new(0.5, 0);
+    /// let relu = Layer::Relu(Relu { activation: Activation::Relu6, input: q, output: q });
+    /// assert_eq!(FloatLayer::from_layer(&relu).unwrap(), FloatLayer::Activation(Activation::Relu6));
+    /// ```
+    pub fn from_layer(layer: &Layer<'_>) -> Result<Self> {
+        let scale = |scales: scanline::Values<'_, f32>, c: usize| {
+            scales
+                .per_channel(c)
+                .ok_or_else(|| Error::Invalid(format!("weight scales: none for channel {c}")))
+        };
+        let bias = |b: Option<scanline::Values<'_, i32>>,
+                    scales: scanline::Values<'_, f32>,
+                    input_scale: f32,
+                    n: usize|
+         -> Result<Option<Vec<f32>>> {
+            let Some(b) = b else { return Ok(None) };
+            if b.len() != n {
+                return Err(Error::Shape(format!(
+                    "bias: {} values for {n} output channels",
+                    b.len()
+                )));
+            }
+            (0..n)
+                .map(|c| Ok(b.get(c).unwrap_or(0) as f32 * (input_scale * scale(scales, c)?)))
+                .collect::<Result<Vec<f32>>>()
+                .map(Some)
+        };
+        Ok(match layer {
+            Layer::Conv2d(l) => {
+                let (kh, kw) = (l.window.height.kernel, l.window.width.kernel);
+                let n = l.out_channels * kh * kw * l.in_channels;
+                if l.weights.len() != n {
+                    return Err(Error::Shape(format!(
+                        "conv weights: {} values, {n} needed",
+                        l.weights.len()
+                    )));
+                }
+                let per_oc = kh * kw * l.in_channels;
+                let weights = l
+                    .weights
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &q)| {
+                        let c = match l.layout {
+                            WeightLayout::Ohwi => i / per_oc,
+                            WeightLayout::Hwio => i % l.out_channels,
+                        };
+                        Ok(q as f32 * scale(l.weight_scales, c)?)
+                    })
+                    .collect::<Result<Vec<f32>>>()?;
+                FloatLayer::Conv2d(Conv2dF32 {
+                    in_channels: l.in_channels,
+                    out_channels: l.out_channels,
+                    window: l.window,
+                    weights,
+                    layout: l.layout,
+                    bias: bias(l.bias, l.weight_scales, l.input.scale, l.out_channels)?,
+                    activation: l.activation,
+                })
+            }
+            Layer::Depthwise(l) => {
+                let co = l.out_channels();
+                let weights = l
+                    .weights
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &q)| Ok(q as f32 * scale(l.weight_scales, i % co.max(1))?))
+                    .collect::<Result<Vec<f32>>>()?;
+                FloatLayer::Depthwise(DepthwiseF32 {
+                    in_channels: l.in_channels,
+                    depth_multiplier: l.depth_multiplier,
+                    window: l.window,
+                    weights,
+                    bias: bias(l.bias, l.weight_scales, l.input.scale, co)?,
+                    activation: l.activation,
+                })
+            }
+            Layer::MaxPool(l) => FloatLayer::MaxPool(MaxPoolF32 {
+                window: l.window,
+                activation: l.activation,
+            }),
+            Layer::Relu(l) => FloatLayer::Activation(l.activation),
+        })
+    }
+
+    /// Runs this layer on `input`.
+    pub fn run(&self, input: &Tensor<f32>) -> Result<Tensor<f32>> {
+        match self {
+            FloatLayer::Conv2d(l) => conv2d(input, l),
+            FloatLayer::Depthwise(l) => depthwise_conv2d(input, l),
+            FloatLayer::MaxPool(l) => max_pool2d(input, l),
+            FloatLayer::Activation(a) => activation(input, *a),
+        }
+    }
+}
+
+/// Runs a chain of float layers, each on the output of the one before.
+///
+/// ```
+/// use scanline::{Activation, Padding, Shape, Window};
+/// use scanline_host::reference::{FloatLayer, MaxPoolF32, run_float};
+/// use scanline_host::Tensor;
+/// let input = Tensor::new(Shape::new(2, 2, 1), vec![-1.0f32, -2.0, -3.0, -4.0]).unwrap();
+/// let layers = [
+///     FloatLayer::MaxPool(MaxPoolF32 { window: Window::square(2, 2, Padding::Valid), activation: Activation::None }),
+///     FloatLayer::Activation(Activation::Relu),
+/// ];
+/// let out = run_float(&input, &layers).unwrap();
+/// assert_eq!(out.data, vec![0.0]);
+/// ```
+pub fn run_float(input: &Tensor<f32>, layers: &[FloatLayer]) -> Result<Tensor<f32>> {
+    let mut cur = input.clone();
+    for (i, layer) in layers.iter().enumerate() {
+        cur = layer.run(&cur).map_err(|e| match e {
+            Error::Shape(m) => Error::Shape(format!("layer {i}: {m}")),
+            Error::Invalid(m) => Error::Invalid(format!("layer {i}: {m}")),
+            other => other,
+        })?;
+    }
+    Ok(cur)
+}
+
+/// Checks the tensor's data length against its shape.
+fn check_tensor(input: &Tensor<f32>) -> Result<()> {
+    if input.data.len() != input.shape.len() {
+        return Err(Error::Shape(format!(
+            "tensor of shape {} holds {} values",
+            input.shape,
+            input.data.len()
+        )));
+    }
+    Ok(())
+}
+
+/// Checks one axis of a window (`what` names the operation).
+fn check_axis(axis: &Axis, name: &str, what: &str) -> Result<()> {
+    if axis.kernel == 0 || axis.stride == 0 || axis.dilation == 0 {
+        return Err(Error::Invalid(format!(
+            "{what}: {name} kernel, stride and dilation must be at least 1 (got {}, {}, {})",
+            axis.kernel, axis.stride, axis.dilation
+        )));
+    }
+    Ok(())
+}
+
+/// Validates `window` for `input` and returns the output shape with `channels`.
+fn output_shape(window: &Window, input: Shape, channels: usize, what: &str) -> Result<Shape> {
+    check_axis(&window.height, "height", what)?;
+    check_axis(&window.width, "width", what)?;
+    let out = window.output(input, channels);
+    if out.height == 0 || out.width == 0 {
+        return Err(Error::Shape(format!(
+            "{what}: a {}x{} window (after dilation) does not fit the {input} input with VALID padding",
+            window.height.effective(),
+            window.width.effective()
+        )));
+    }
+    Ok(out)
+}
+
+/// Input index read by tap `k` of output `o` along `axis`, or `None` in the padding.
+#[inline]
+fn tap(axis: &Axis, o: usize, pad_before: usize, k: usize, len: usize) -> Option<usize> {
+    let i = axis.first_tap(o, pad_before) + (k * axis.dilation) as isize;
+    (i >= 0 && (i as usize) < len).then_some(i as usize)
+}
+
+fn check_bias(bias: &Option<Vec<f32>>, n: usize, what: &str) -> Result<()> {
+    if let Some(b) = bias
+        && b.len() != n
+    {
+        return Err(Error::Shape(format!(
+            "{what}: {} bias values for {n} output channels",
+            b.len()
+        )));
+    }
+    Ok(())
+}
+
+/// `tf.nn.conv2d` (HWC input, weights in `conv.layout`), then the bias and the
+/// fused activation. See the [module docs](self) for the accumulation order.
+pub fn conv2d(input: &Tensor<f32>, conv: &Conv2dF32) -> Result<Tensor<f32>> {
+    check_tensor(input)?;
+    let (ci, co) = (conv.in_channels, conv.out_channels);
+    if ci == 0 || co == 0 {
+        return Err(Error::Invalid(
+            "conv: input and output channels must be at least 1".into(),
+        ));
+    }
+    let s = input.shape;
+    if s.channels != ci {
+        return Err(Error::Shape(format!(
+            "conv: input {s} has {} channels, the filter expects {ci}",
+            s.channels
+        )));
+    }
+    let win = &conv.window;
+    let out_shape = output_shape(win, s, co, "conv")?;
+    let (kh, kw) = (win.height.kernel, win.width.kernel);
+    let needed = [kh, kw, ci].iter().try_fold(co, |n, &d| n.checked_mul(d));
+    if needed != Some(conv.weights.len()) {
+        return Err(Error::Shape(format!(
+            "conv: {} weights, a {kh}x{kw} filter from {ci} to {co} channels needs {}",
+            conv.weights.len(),
+            needed.map_or("more than fit in memory".into(), |n| n.to_string())
+        )));
+    }
+    check_bias(&conv.bias, co, "conv")?;
+    let widx = |oc: usize, ky: usize, kx: usize, ic: usize| match conv.layout {
+        WeightLayout::Ohwi => ((oc * kh + ky) * kw + kx) * ci + ic,
+        WeightLayout::Hwio => ((ky * kw + kx) * ci + ic) * co + oc,
+    };
+    let (pt, pl) = (win.pad_top(s.height), win.pad_left(s.width));
+    let mut out = Vec::with_capacity(out_shape.len());
+    for oy in 0..out_shape.height {
+        for ox in 0..out_shape.width {
+            for oc in 0..co {
+                let mut acc = 0.0f32;
+                for ky in 0..kh {
+                    let Some(iy) = tap(&win.height, oy, pt, ky, s.height) else {
+                        continue;
+                    };
+                    for kx in 0..kw {
+                        let Some(ix) = tap(&win.width, ox, pl, kx, s.width) else {
+                            continue;
+                        };
+                        let px = (iy * s.width + ix) * ci;
+                        for ic in 0..ci {
+                            acc += conv.weights[widx(oc, ky, kx, ic)] * input.data[px + ic];
+                        }
+                    }
+                }
+                if let Some(b) = &conv.bias {
+                    acc += b[oc];
+                }
+                out.push(conv.activation.apply_f32(acc));
+            }
+        }
+    }
+    Tensor::new(out_shape, out)
+}
+
+/// `tf.nn.depthwise_conv2d` with a depth multiplier, then the bias and the fused
+/// activation. See the [module docs](self) for the accumulation order.
+///
+/// ```
+/// use scanline::{Activation, Padding, Shape, Window};
+/// use scanline_host::reference::{DepthwiseF32, depthwise_conv2d};
+/// use scanline_host::Tensor;
+/// // 1x1 kernel, two input channels, multiplier 2: channels [2a, 3a, 4b, 5b] + bias.
+/// let dw = DepthwiseF32 {
+///     in_channels: 2,
+///     depth_multiplier: 2,
+///     window: Window::square(1, 1, Padding::Valid),
+///     weights: vec![2.0, 3.0, 4.0, 5.0],
+///     bias: Some(vec![0.0, 0.0, 0.0, -100.0]),
+///     activation: Activation::Relu,
+/// };
+/// let input = Tensor::new(Shape::new(1, 1, 2), vec![1.0f32, 10.0]).unwrap();
+/// assert_eq!(depthwise_conv2d(&input, &dw).unwrap().data, vec![2.0, 3.0, 40.0, 0.0]);
+/// ```
+pub fn depthwise_conv2d(input: &Tensor<f32>, dw: &DepthwiseF32) -> Result<Tensor<f32>> {
+    check_tensor(input)?;
+    let (ci, dm) = (dw.in_channels, dw.depth_multiplier);
+    let Some(co) = ci.checked_mul(dm).filter(|&co| co > 0) else {
+        return Err(Error::Invalid(format!(
+            "depthwise: input channels ({ci}) and depth multiplier ({dm}) must be at least 1 and not overflow"
+        )));
+    };
+    let s = input.shape;
+    if s.channels != ci {
+        return Err(Error::Shape(format!(
+            "depthwise: input {s} has {} channels, the filter expects {ci}",
+            s.channels
+        )));
+    }
+    let win = &dw.window;
+    let out_shape = output_shape(win, s, co, "depthwise")?;
+    let (kh, kw) = (win.height.kernel, win.width.kernel);
+    let needed = kh.checked_mul(kw).and_then(|n| n.checked_mul(co));
+    if needed != Some(dw.weights.len()) {
+        return Err(Error::Shape(format!(
+            "depthwise: {} weights, a {kh}x{kw} filter with {co} output channels needs {}",
+            dw.weights.len(),
+            needed.map_or("more than fit in memory".into(), |n| n.to_string())
+        )));
+    }
+    check_bias(&dw.bias, co, "depthwise")?;
+    let (pt, pl) = (win.pad_top(s.height), win.pad_left(s.width));
+    let mut out = Vec::with_capacity(out_shape.len());
+    for oy in 0..out_shape.height {
+        for ox in 0..out_shape.width {
+            for oc in 0..co {
+                let ic = oc / dm;
+                let mut acc = 0.0f32;
+                for ky in 0..kh {
+                    let Some(iy) = tap(&win.height, oy, pt, ky, s.height) else {
+                        continue;
+                    };
+                    for kx in 0..kw {
+                        let Some(ix) = tap(&win.width, ox, pl, kx, s.width) else {
+                            continue;
+                        };
+                        acc += dw.weights[(ky * kw + kx) * co + oc]
+                            * input.data[(iy * s.width + ix) * ci + ic];
+                    }
+                }
+                if let Some(b) = &dw.bias {
+                    acc += b[oc];
+                }
+                out.push(dw.activation.apply_f32(acc));
+            }
+        }
+    }
+    Tensor::new(out_shape, out)
+}
+
+/// `tf.nn.max_pool2d` (padded cells ignored), then the activation.
+///
+/// ```
+/// use scanline::{Activation, Padding, Shape, Window};
+/// use scanline_host::reference::{MaxPoolF32, max_pool2d};
+/// use scanline_host::Tensor;
+/// let input = Tensor::new(Shape::new(1, 3, 1), vec![-5.0f32, -7.0, -1.0]).unwrap();
+/// let pool = MaxPoolF32 { window: Window::square(2, 2, Padding::Same), activation: Activation::None };
+/// // SAME: windows [-5, -7] and [-1, pad]; the pad never wins.
+/// assert_eq!(max_pool2d(&input, &pool).unwrap().data, vec![-5.0, -1.0]);
+/// ```
+pub fn max_pool2d(input: &Tensor<f32>, pool: &MaxPoolF32) -> Result<Tensor<f32>> {
+    check_tensor(input)?;
+    let s = input.shape;
+    if s.channels == 0 {
+        return Err(Error::Shape("max-pool: the input has no channel".into()));
+    }
+    let win = &pool.window;
+    if win.height.dilation != 1 || win.width.dilation != 1 {
+        return Err(Error::Invalid("max-pool: dilation must be 1".into()));
+    }
+    let out_shape = output_shape(win, s, s.channels, "max-pool")?;
+    let (pt, pl) = (win.pad_top(s.height), win.pad_left(s.width));
+    let c = s.channels;
+    let mut out = Vec::with_capacity(out_shape.len());
+    for oy in 0..out_shape.height {
+        for ox in 0..out_shape.width {
+            for ch in 0..c {
+                let mut m = f32::NEG_INFINITY;
+                for ky in 0..win.height.kernel {
+                    let Some(iy) = tap(&win.height, oy, pt, ky, s.height) else {
+                        continue;
+                    };
+                    for kx in 0..win.width.kernel {
+                        let Some(ix) = tap(&win.width, ox, pl, kx, s.width) else {
+                            continue;
+                        };
+                        m = m.max(input.data[(iy * s.width + ix) * c + ch]);
+                    }
+                }
+                out.push(pool.activation.apply_f32(m));
+            }
+        }
+    }
+    Tensor::new(out_shape, out)
+}
+
+/// A standalone activation (`tf.nn.relu`, `tf.nn.relu6`, or the others of
+/// [`Activation`]) applied to every value.
+///
+/// ```
+/// use scanline::{Activation, Shape};
+/// use scanline_host::reference::activation;
+/// use scanline_host::Tensor;
+/// let t = Tensor::new(Shape::new(1, 3, 1), vec![-1.0f32, 3.0, 9.0]).unwrap();
+/// assert_eq!(activation(&t, Activation::Relu6).unwrap().data, vec![0.0, 3.0, 6.0]);
+/// ```
+pub fn activation(input: &Tensor<f32>, activation: Activation) -> Result<Tensor<f32>> {
+    check_tensor(input)?;
+    Ok(input.map(|v| activation.apply_f32(v)))
+}
+
+/// `tf.nn.relu`.
+///
+/// ```
+/// use scanline::Shape;
+/// use scanline_host::{Tensor, reference::relu};
+/// let t = Tensor::new(Shape::new(1, 2, 1), vec![-1.5f32, 2.5]).unwrap();
+/// assert_eq!(relu(&t).unwrap().data, vec![0.0, 2.5]);
+/// ```
+pub fn relu(input: &Tensor<f32>) -> Result<Tensor<f32>> {
+    activation(input, Activation::Relu)
+}
+
+/// `tf.nn.relu6`.
+///
+/// ```
+/// use scanline::Shape;
+/// use scanline_host::{Tensor, reference::relu6};
+/// let t = Tensor::new(Shape::new(1, 2, 1), vec![-1.5f32, 7.5]).unwrap();
+/// assert_eq!(relu6(&t).unwrap().data, vec![0.0, 6.0]);
+/// ```
+pub fn relu6(input: &Tensor<f32>) -> Result<Tensor<f32>> {
+    activation(input, Activation::Relu6)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scanline::Padding;
+
+    fn conv(layout: WeightLayout, weights: Vec<f32>, window: Window) -> Conv2dF32 {
+        Conv2dF32 {
+            in_channels: 2,
+            out_channels: 3,
+            window,
+            weights,
+            layout,
+            bias: Some(vec![0.5, -0.5, 0.0]),
+            activation: Activation::None,
+        }
+    }
+
+    #[test]
+    fn ohwi_and_hwio_agree() {
+        let (kh, kw, ci, co) = (2, 3, 2, 3);
+        let ohwi: Vec<f32> = (0..co * kh * kw * ci)
+            .map(|i| (i as f32) * 0.25 - 3.0)
+            .collect();
+        let mut hwio = vec![0.0; ohwi.len()];
+        for oc in 0..co {
+            for ky in 0..kh {
+                for kx in 0..kw {
+                    for ic in 0..ci {
+                        hwio[((ky * kw + kx) * ci + ic) * co + oc] =
+                            ohwi[((oc * kh + ky) * kw + kx) * ci + ic];
+                    }
+                }
+            }
+        }
+        let window = Window {
+            height: Axis::new(kh, 1, 2),
+            width: Axis::new(kw, 2, 1),
+            padding: Padding::Same,
+        };
+        let input = Tensor::new(
+            Shape::new(5, 4, 2),
+            (0..40).map(|i| (i % 7) as f32 - 3.0).collect(),
+        )
+        .unwrap();
+        let a = conv2d(&input, &conv(WeightLayout::Ohwi, ohwi, window)).unwrap();
+        let b = conv2d(&input, &conv(WeightLayout::Hwio, hwio, window)).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.shape, Shape::new(5, 2, 3));
+    }
+
+    #[test]
+    fn errors_not_panics() {
+        let window = Window::square(3, 1, Padding::Valid);
+        let c = conv(WeightLayout::Ohwi, vec![0.0; 54], window);
+        let small = Tensor::filled(Shape::new(2, 2, 2), 0.0f32);
+        assert!(matches!(conv2d(&small, &c), Err(Error::Shape(_))));
+        let wrong_ch = Tensor::filled(Shape::new(4, 4, 1), 0.0f32);
+        assert!(matches!(conv2d(&wrong_ch, &c), Err(Error::Shape(_))));
+        let c = conv(WeightLayout::Ohwi, vec![0.0; 53], window);
+        let ok = Tensor::filled(Shape::new(4, 4, 2), 0.0f32);
+        assert!(matches!(conv2d(&ok, &c), Err(Error::Shape(_))));
+        let mut c = conv(
+            WeightLayout::Ohwi,
+            vec![0.0; 54],
+            Window::square(3, 0, Padding::Same),
+        );
+        assert!(matches!(conv2d(&ok, &c), Err(Error::Invalid(_))));
+        c.window = window;
+        c.bias = Some(vec![1.0]);
+        assert!(matches!(conv2d(&ok, &c), Err(Error::Shape(_))));
+        let broken = Tensor {
+            shape: Shape::new(4, 4, 2),
+            data: vec![0.0; 3],
+        };
+        assert!(matches!(relu(&broken), Err(Error::Shape(_))));
+        let pool = MaxPoolF32 {
+            window: Window {
+                height: Axis::new(2, 1, 2),
+                width: Axis::new(2, 1, 1),
+                padding: Padding::Same,
+            },
+            activation: Activation::None,
+        };
+        assert!(matches!(max_pool2d(&ok, &pool), Err(Error::Invalid(_))));
+    }
+
+    #[test]
+    fn depthwise_multiplier_reads_its_channel() {
+        // 1x1 kernel, 2 input channels, multiplier 2: out = [2a, 3a, 4b, 5b].
+        let dw = DepthwiseF32 {
+            in_channels: 2,
+            depth_multiplier: 2,
+            window: Window::square(1, 1, Padding::Valid),
+            weights: vec![2.0, 3.0, 4.0, 5.0],
+            bias: None,
+            activation: Activation::None,
+        };
+        let input = Tensor::new(Shape::new(1, 1, 2), vec![1.0f32, 10.0]).unwrap();
+        let out = depthwise_conv2d(&input, &dw).unwrap();
+        assert_eq!(out.data, vec![2.0, 3.0, 40.0, 50.0]);
+    }
+
+    #[test]
+    fn same_padding_odd_extra_at_the_end() {
+        // 1x4 input, 1x2 kernel of ones, SAME stride 1: total padding 1, after.
+        let c = Conv2dF32 {
+            in_channels: 1,
+            out_channels: 1,
+            window: Window {
+                height: Axis::new(1, 1, 1),
+                width: Axis::new(2, 1, 1),
+                padding: Padding::Same,
+            },
+            weights: vec![1.0, 1.0],
+            layout: WeightLayout::Ohwi,
+            bias: None,
+            activation: Activation::None,
+        };
+        let input = Tensor::new(Shape::new(1, 4, 1), vec![1.0f32, 2.0, 3.0, 4.0]).unwrap();
+        assert_eq!(conv2d(&input, &c).unwrap().data, vec![3.0, 5.0, 7.0, 4.0]);
+    }
+}
