@@ -144,13 +144,13 @@ fn edges(args: EdgesArgs) -> Result<()> {
     let out = args
         .output
         .unwrap_or_else(|| default_output(&args.image, "edges"));
-    let mut panels = vec![panel::Panel::picture("input", &image)];
+    let mut panels = vec![panel::Panel::picture("input", &image)?];
     panels.push(panel::Panel::map("convolution", &result.conv)?);
     panels.push(panel::Panel::map("after ReLU", &result.relu)?);
     if let (Some(p), Some(n)) = (&result.pool, args.pool) {
         panels.push(panel::Panel::map(&format!("max-pool {n}x{n}"), p)?);
     }
-    panel::save(&out, &panel::render(&panels))?;
+    panel::save(&out, &panel::render(&panels)?)?;
     println!("wrote {}", out.display());
 
     if let Some(dir) = args.npy {
