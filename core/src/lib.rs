@@ -46,6 +46,7 @@ pub mod frame;
 pub mod geometry;
 pub mod layer;
 pub mod model;
+pub mod pixel;
 pub mod pool;
 pub mod preset;
 pub mod quant;
