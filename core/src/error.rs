@@ -264,10 +264,9 @@ impl core::fmt::Display for Error {
                 f,
                 "too many rows: the frame has {height}; reset before the next frame"
             ),
-            Error::IncompleteFrame { received, height } => write!(
-                f,
-                "frame incomplete: {received} of {height} rows pushed"
-            ),
+            Error::IncompleteFrame { received, height } => {
+                write!(f, "frame incomplete: {received} of {height} rows pushed")
+            }
             Error::FrameAborted => write!(f, "frame aborted by its sink: reset the pipeline"),
         }
     }

@@ -106,7 +106,11 @@ pub const fn rgb565_to_rgb888(v: u16) -> [u8; 3] {
     let r = (v >> 11) as u8 & 0x1f;
     let g = (v >> 5) as u8 & 0x3f;
     let b = v as u8 & 0x1f;
-    [(r << 3) | (r >> 2), (g << 2) | (g >> 4), (b << 3) | (b >> 2)]
+    [
+        (r << 3) | (r >> 2),
+        (g << 2) | (g >> 4),
+        (b << 3) | (b >> 2),
+    ]
 }
 
 /// Full-range (JFIF) BT.601 YUV to RGB in 8-bit fixed point (formula in the
@@ -196,7 +200,7 @@ impl LineConverter {
                 "camera pixels feed models with 1 (gray) or 3 (RGB) input channels",
             ));
         }
-        if format == PixelFormat::Yuyv && input.width % 2 != 0 {
+        if format == PixelFormat::Yuyv && !input.width.is_multiple_of(2) {
             return Err(Error::invalid(
                 Param::PixelFormat,
                 "YUYV sends pixel pairs: the width must be even",

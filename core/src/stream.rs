@@ -292,7 +292,7 @@ impl Stage {
         let (s, d) = (self.axis.stride, self.axis.dilation);
         (0..self.axis.kernel).any(|t| {
             let base = (y + self.pad) as isize - (t * d) as isize;
-            if base < 0 || base as usize % s != 0 {
+            if base < 0 || !(base as usize).is_multiple_of(s) {
                 return false;
             }
             let o = base as usize / s;
@@ -539,8 +539,7 @@ fn feed<S: Sink + ?Sized>(
     if let Some((y, _)) = newest {
         stage.received = y + 1;
     }
-    while stage.next_out < stage.out_height && stage.ready_after(stage.next_out) <= stage.received
-    {
+    while stage.next_out < stage.out_height && stage.ready_after(stage.next_out) <= stage.received {
         let o = stage.next_out;
         let rows = RingRows {
             ring: &*ring,

@@ -145,7 +145,7 @@ fn own(spec: &ModelSpec) -> (Vec<Owned>, Quant) {
         let bias: Vec<i32> = (0..out_channels)
             .map(|_| rng.range(-20000, 20000) as i32)
             .collect();
-        let per_channel = rng.next() % 2 == 0;
+        let per_channel = rng.next().is_multiple_of(2);
         let scales: Vec<f32> = (0..if per_channel { out_channels } else { 1 })
             .map(|_| rng.f(0.005, 0.02))
             .collect();
@@ -495,10 +495,10 @@ fn n3_arena_and_output() {
     let model = Model::new(Shape::new(240, 320, 1), q0, &layers, Rounding::Double).unwrap();
     let bytes = model.stream_arena_len();
     println!("N3 (240x320x1) streaming arena: {bytes} bytes");
-    for i in 0..layers.len() {
+    for (i, layer) in layers.iter().enumerate() {
         println!(
             "  layer {i} {:8}: ring {} rows, {} bytes",
-            layers[i].name(),
+            layer.name(),
             model.stream_ring_rows(i).unwrap(),
             model.stream_layer_len(i).unwrap()
         );
@@ -515,7 +515,10 @@ fn n3_arena_and_output() {
     let (got, at) = stream_frame(&mut p, &input);
     assert_eq!(got, frame_output(&model, &input));
     assert_eq!(at, earliest(&model));
-    assert!(got.iter().any(|&v| v != -128), "a flat output proves little");
+    assert!(
+        got.iter().any(|&v| v != -128),
+        "a flat output proves little"
+    );
 }
 
 /// The ring formula is exactly the largest span of rows a modular ring must hold,
