@@ -349,13 +349,25 @@ enum State {
 /// Push the rows of a frame in order with [`Pipeline::push_row`], check with
 /// [`Pipeline::finish`], then [`Pipeline::reset`] for the next frame. See the
 /// [module documentation](crate::stream) for an example.
-#[derive(Debug)]
 pub struct Pipeline<'p, 'a> {
     model: &'p Model<'a>,
     arena: &'p mut [i8],
     stages: heapless::Vec<Stage, MAX_LAYERS>,
     pushed: usize,
     state: State,
+}
+
+impl core::fmt::Debug for Pipeline<'_, '_> {
+    /// Progress and sizes, not the arena's bytes.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("layers", &self.stages.len())
+            .field("arena_len", &self.arena.len())
+            .field("rows_pushed", &self.pushed)
+            .field("rows_emitted", &self.rows_emitted())
+            .field("aborted", &(self.state == State::Aborted))
+            .finish()
+    }
 }
 
 impl<'p, 'a> Pipeline<'p, 'a> {

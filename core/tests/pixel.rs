@@ -144,3 +144,43 @@ fn lengths_and_formats_are_checked() {
         LineConverter::new(PixelFormat::Gray8, Shape::new(1, 3, 1), Quant::new(0.0, 0)).is_err()
     );
 }
+
+/// Camera lines through a converter into a pipeline equal the frame engine over
+/// the converted image; one row buffer, no frame.
+#[test]
+fn camera_lines_through_a_pipeline() {
+    use scanline::stream::Pipeline;
+    use scanline::{Activation, Layer, MaxPool2d, Model, Padding, Rounding, Window};
+    let q = Quant::new(1.0 / 255.0, -128);
+    let layers = [Layer::MaxPool(MaxPool2d {
+        window: Window::square(3, 2, Padding::Same),
+        quant: q,
+        activation: Activation::None,
+    })];
+    let shape = Shape::new(6, 4, 1);
+    let model = Model::new(shape, q, &layers, Rounding::Double).unwrap();
+    let conv = LineConverter::for_model(PixelFormat::Rgb565(ByteOrder::Little), &model).unwrap();
+    let lines: Vec<u8> = (0..6 * 4 * 2).map(|i| (i * 37 % 256) as u8).collect();
+    let mut image = vec![0i8; shape.len()];
+    for (line, row) in lines.chunks(8).zip(image.chunks_mut(4)) {
+        conv.convert(line, row).unwrap();
+    }
+    let mut expected = vec![0i8; model.output_shape().len()];
+    scanline::frame::run(&model, &image, &mut expected, &mut []).unwrap();
+
+    let mut arena = vec![0i8; model.stream_arena_len()];
+    let mut p = Pipeline::new(&model, &mut arena).unwrap();
+    let mut row = [0i8; 4];
+    let mut got = Vec::new();
+    for line in lines.chunks(8) {
+        conv.convert(line, &mut row).unwrap();
+        p.push_row(&row, &mut |_: usize, out: &[i8]| {
+            got.extend_from_slice(out);
+            Ok::<(), Error>(())
+        })
+        .unwrap();
+    }
+    p.finish().unwrap();
+    assert_eq!(got, expected);
+    assert!(format!("{p:?}").contains("rows_pushed: 6"));
+}
