@@ -26,23 +26,30 @@
 //! `out_width * out_channels` bytes:
 //!
 //! ```text
-//! M      = max over t in 0..k-1 of  t*d + floor(((k-1-t)*d - 1) / s) * s   (k >= 2)
-//! ring_i = min(M + 1, H - 1) rows        (0 rows when k == 1)
+//! M       = max over t in 0..k-1 of  t*d + floor(((k-1-t)*d - 1) / s) * s
+//! g       = gcd(s, d)
+//! ring_i  = min(M/g + 1, floor((H-2)/g) + 1) rows    (0 if k == 1 or H == 1)
 //! bytes_i = ring_i * input_row + output_row
-//! arena  = sum of bytes_i over all layers            (Model::stream_arena_len)
+//! arena   = sum of bytes_i over all layers           (Model::stream_arena_len)
 //! ```
 //!
-//! Why: while the next output `o` waits for its last tap, the rows still needed lie
-//! between its first tap `a = o*s - pad` and its last tap, and each is a tap of an
-//! output `>= o`, so it sits at `a + j*s + t*d < a + (k-1)*d`. Row `y` lives in
-//! slot `y mod ring`; rows kept at the same time differ by at most `M`, so they never
-//! share a slot. The newest row is not stored before use, which saves one row per
-//! stage; the last input row is never stored (every output is complete when it
-//! arrives), hence `H - 1`. For `d == 1` this is `k - 1` rows for every stride
-//! (a 3x3 convolution keeps 2 rows, a 2x2 pool 1); for `s == 1` it is
-//! `eff_k - 1`. With both `d > 1` and `s > 1` the kept rows can be sparse, and a
-//! slot-per-row map with tags could hold fewer rows than this modular ring (e.g.
-//! `k = 2, d = 3, s = 2`: at most 2 rows are live, the ring has 3).
+//! Why: while the next output `o` waits for its last tap, every row still kept is
+//! a tap of an output `>= o` that has arrived, so it lies at `a + j*s + t*d` with
+//! `a = o*s - pad` the first tap of `o`, below `o`'s last tap `a + (k-1)*d`: kept
+//! rows differ by at most `M`, and all lie on one lattice of step `g`. Row `y`
+//! lives in slot `(y / g) mod ring_i`, so rows kept together never share a slot.
+//! The newest row is not stored before use, which saves one row per stage, and the
+//! last input row is never stored (every output is complete when it arrives),
+//! hence the `H - 2` cap.
+//!
+//! This is the true minimum (the most rows ever live at once, checked by brute
+//! force in the tests) whenever `d == 1` or `s == 1`: `k - 1` rows for any stride
+//! when `d == 1` (a 3x3 convolution keeps 2 rows, a 2x2 pool 1, a pool whose
+//! stride exceeds its window still `k - 1`), `eff_k - 1` when `s == 1`. Keras and
+//! TF refuse stride > 1 together with dilation > 1, and pools have no dilation,
+//! so that covers converted models. With both `d > 1` and `s > 1` the live rows
+//! can be sparser than any modular ring (e.g. `k = 2, d = 3, s = 2`: 2 live rows,
+//! a ring of 3); only a tagged slot map would do better.
 //!
 //! The reference chain N3 (240x320x1, three conv3x3+ReLU / maxpool2 pairs) needs
 //! 24 960 bytes.
@@ -188,6 +195,7 @@ impl<E: defmt::Format> defmt::Format for PushError<E> {
 /// assert_eq!(ring_rows(Axis::new(2, 2, 1), 240), 1); // 2x2 pool
 /// assert_eq!(ring_rows(Axis::new(2, 3, 1), 240), 1); // stride > window
 /// assert_eq!(ring_rows(Axis::new(3, 1, 2), 240), 4); // dilated: eff_k - 1
+/// assert_eq!(ring_rows(Axis::new(3, 2, 2), 240), 2); // even rows only: g = 2
 /// assert_eq!(ring_rows(Axis::new(1, 1, 1), 240), 0); // 1x1, ReLU
 /// assert_eq!(ring_rows(Axis::new(7, 1, 1), 3), 2); // never more than H - 1
 /// ```
@@ -206,9 +214,21 @@ pub const fn ring_rows(axis: Axis, height: usize) -> usize {
         }
         t += 1;
     }
-    let rows = m + 1;
-    let cap = height.saturating_sub(1);
+    let g = gcd(s, d);
+    let rows = m / g + 1;
+    // Rows 0..=H-2 (the last row is never stored) on the lattice of step g.
+    let cap = if height >= 2 { (height - 2) / g + 1 } else { 0 };
     if rows < cap { rows } else { cap }
+}
+
+/// Step of the lattice the taps of a window live on: `gcd(stride, dilation)`.
+const fn gcd(mut a: usize, mut b: usize) -> usize {
+    while b != 0 {
+        let r = a % b;
+        a = b;
+        b = r;
+    }
+    a
 }
 
 impl Model<'_> {
@@ -266,6 +286,8 @@ struct Stage {
     out_height: usize,
     /// Ring slots (rows).
     slots: usize,
+    /// Lattice step of the rows the window reads (`gcd(stride, dilation)`).
+    step: usize,
     /// Bytes of one output row.
     out_len: usize,
     /// Input rows received in this frame.
@@ -310,6 +332,7 @@ struct RingRows<'r> {
     ring: &'r [i8],
     row_len: usize,
     slots: usize,
+    step: usize,
     height: usize,
     newest: Option<(usize, &'r [i8])>,
 }
@@ -329,7 +352,7 @@ impl Rows for RingRows<'_> {
         if self.slots == 0 {
             return None;
         }
-        let start = (y % self.slots) * self.row_len;
+        let start = ((y / self.step) % self.slots) * self.row_len;
         self.ring.get(start..start + self.row_len)
     }
 }
@@ -410,6 +433,7 @@ impl<'p, 'a> Pipeline<'p, 'a> {
                 input,
                 out_height: output.height,
                 slots: ring_rows(axis, input.height),
+                step: gcd(axis.stride, axis.dilation),
                 out_len: output.row_len(),
                 received: 0,
                 next_out: 0,
@@ -557,6 +581,7 @@ fn feed<S: Sink + ?Sized>(
             ring: &*ring,
             row_len: stage.input.row_len(),
             slots: stage.slots,
+            step: stage.step,
             height: stage.input.height,
             newest,
         };
@@ -572,7 +597,7 @@ fn feed<S: Sink + ?Sized>(
         Some((y, row)) => {
             if stage.slots > 0 && stage.needed_later(y) {
                 let n = row.len();
-                let start = (y % stage.slots) * n;
+                let start = ((y / stage.step) % stage.slots) * n;
                 ring[start..start + n].copy_from_slice(row);
             }
         }
