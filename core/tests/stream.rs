@@ -53,6 +53,7 @@ struct ModelSpec {
     layers: Vec<LayerSpec>,
     seed: u64,
     hwio: bool,
+    single: bool,
 }
 
 fn layer_spec() -> impl Strategy<Value = LayerSpec> {
@@ -88,15 +89,19 @@ fn model_spec() -> impl Strategy<Value = ModelSpec> {
         prop::collection::vec(layer_spec(), 1..=4),
         any::<u64>(),
         any::<bool>(),
+        any::<bool>(),
     )
-        .prop_map(|(height, width, channels, layers, seed, hwio)| ModelSpec {
-            height,
-            width,
-            channels,
-            layers,
-            seed: seed | 1,
-            hwio,
-        })
+        .prop_map(
+            |(height, width, channels, layers, seed, hwio, single)| ModelSpec {
+                height,
+                width,
+                channels,
+                layers,
+                seed: seed | 1,
+                hwio,
+                single,
+            },
+        )
 }
 
 /// Owned parameters of one layer, borrowed by a `Layer`.
@@ -340,7 +345,12 @@ fn check(spec: &ModelSpec) -> Result<bool, TestCaseError> {
     let (owned, q_in) = own(spec);
     let layers = layers(&owned, spec.hwio);
     let shape = Shape::new(spec.height, spec.width, spec.channels);
-    let Ok(model) = Model::new(shape, q_in, &layers, Rounding::Double) else {
+    let rounding = if spec.single {
+        Rounding::Single
+    } else {
+        Rounding::Double
+    };
+    let Ok(model) = Model::new(shape, q_in, &layers, rounding) else {
         return Ok(false);
     };
     if macs(&model) > 4_000_000 {
