@@ -386,6 +386,11 @@ enum State {
 /// Push the rows of a frame in order with [`Pipeline::push_row`], check with
 /// [`Pipeline::finish`], then [`Pipeline::reset`] for the next frame. See the
 /// [module documentation](crate::stream) for an example.
+///
+/// On a microcontroller the arena is typically a `static` buffer handed out once
+/// (e.g. by `static_cell::StaticCell<[i8; N]>` or `cortex_m::singleton!`) with `N`
+/// at least [`Model::stream_arena_len`]; [`Pipeline::new`] checks the size, so a
+/// wrong `N` is an error at start-up, never a panic mid-frame.
 pub struct Pipeline<'p, 'a> {
     model: &'p Model<'a>,
     arena: &'p mut [i8],
