@@ -44,6 +44,10 @@ pub enum Param {
     Output,
     /// A scratch buffer.
     Scratch,
+    /// A camera line (raw pixel bytes).
+    Line,
+    /// A camera pixel format.
+    PixelFormat,
 }
 
 impl Param {
@@ -69,6 +73,8 @@ impl Param {
             Param::Row => "row",
             Param::Output => "output buffer",
             Param::Scratch => "scratch buffer",
+            Param::Line => "camera line",
+            Param::PixelFormat => "pixel format",
         }
     }
 }
@@ -128,6 +134,21 @@ pub enum Error {
         /// Bytes given.
         found: usize,
     },
+    /// A streaming pipeline was given more rows than the frame has; it needs
+    /// `reset` before the next frame.
+    TooManyRows {
+        /// Rows in a frame (the model's input height).
+        height: usize,
+    },
+    /// A streaming frame was finished before all of its rows were pushed.
+    IncompleteFrame {
+        /// Rows pushed so far.
+        received: usize,
+        /// Rows in a frame.
+        height: usize,
+    },
+    /// A streaming frame was aborted (its sink failed); the pipeline needs `reset`.
+    FrameAborted,
 }
 
 impl Error {
@@ -140,7 +161,10 @@ impl Error {
             | Error::Shape { layer, .. }
             | Error::EmptyOutput { layer, .. }
             | Error::AccumulatorOverflow { layer, .. } => *layer = Some(index),
-            Error::ArenaTooSmall { .. } => {}
+            Error::ArenaTooSmall { .. }
+            | Error::TooManyRows { .. }
+            | Error::IncompleteFrame { .. }
+            | Error::FrameAborted => {}
         }
         e
     }
@@ -153,7 +177,10 @@ impl Error {
             | Error::Shape { layer, .. }
             | Error::EmptyOutput { layer, .. }
             | Error::AccumulatorOverflow { layer, .. } => layer,
-            Error::ArenaTooSmall { .. } => None,
+            Error::ArenaTooSmall { .. }
+            | Error::TooManyRows { .. }
+            | Error::IncompleteFrame { .. }
+            | Error::FrameAborted => None,
         }
     }
 
@@ -233,6 +260,14 @@ impl core::fmt::Display for Error {
             Error::ArenaTooSmall { needed, found } => {
                 write!(f, "arena too small: {needed} bytes needed, {found} given")
             }
+            Error::TooManyRows { height } => write!(
+                f,
+                "too many rows: the frame has {height}; reset before the next frame"
+            ),
+            Error::IncompleteFrame { received, height } => {
+                write!(f, "frame incomplete: {received} of {height} rows pushed")
+            }
+            Error::FrameAborted => write!(f, "frame aborted by its sink: reset the pipeline"),
         }
     }
 }
@@ -297,6 +332,13 @@ impl defmt::Format for Error {
             Error::ArenaTooSmall { needed, found } => {
                 defmt::write!(f, "arena too small: {} needed, {} given", needed, found)
             }
+            Error::TooManyRows { height } => {
+                defmt::write!(f, "too many rows: the frame has {}", height)
+            }
+            Error::IncompleteFrame { received, height } => {
+                defmt::write!(f, "frame incomplete: {} of {} rows", received, height)
+            }
+            Error::FrameAborted => defmt::write!(f, "frame aborted by its sink"),
         }
     }
 }

@@ -2,7 +2,9 @@
 //! in int8 fixed point, bit-exact with TensorFlow Lite's reference kernels.
 //!
 //! `no_std`, no allocation: every buffer is the caller's. The same row kernels
-//! serve the full-frame engine ([`frame`]) and, later, the streaming engine.
+//! serve the full-frame engine ([`frame`]) and the streaming engine ([`stream`]),
+//! which runs a whole model one camera line at a time in a few KiB; [`pixel`]
+//! turns camera lines into quantized input rows.
 //!
 //! # Examples
 //!
@@ -44,12 +46,14 @@ pub mod frame;
 pub mod geometry;
 pub mod layer;
 pub mod model;
+pub mod pixel;
 pub mod pool;
 pub mod preset;
 pub mod quant;
 pub mod relu;
 pub mod rows;
 pub mod shape;
+pub mod stream;
 pub mod values;
 
 pub use conv::Conv2d;

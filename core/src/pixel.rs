@@ -1,0 +1,295 @@
+//! Pixel: camera pixel formats (`Gray8`, `Rgb565` in both byte orders, `Rgb888`,
+//! `Yuyv`), each turning one camera line into one quantized input row of a model,
+//! with no frame-sized buffer and integer-only per-pixel work.
+//!
+//! A pixel value `p` in `0..=255` means the real value `p / 255`, quantized with the
+//! model's input [`Quant`] exactly as [`Quant::quantize`] does; a 256-entry table
+//! ([`Quantizer`]) is computed once, so converting a line is table lookups.
+//!
+//! Colour rules, all integer:
+//! - RGB565 widens by bit replication: `r8 = r5 << 3 | r5 >> 2`,
+//!   `g8 = g6 << 2 | g6 >> 4`, `b8 = b5 << 3 | b5 >> 2` (so 31 → 255, 63 → 255).
+//!   [`ByteOrder::Big`] sends the high byte (`RRRRRGGG`) first, as the OV2640 does.
+//! - Gray models take the luma of colour formats, BT.601 weights in 8-bit fixed
+//!   point: `Y = (77 R + 150 G + 29 B + 128) >> 8` ([`luma`]); from YUYV they take
+//!   the Y bytes as they are.
+//! - RGB models from YUYV use full-range (JFIF) BT.601 with `U' = U - 128`,
+//!   `V' = V - 128`, `>>` flooring: `R = Y + ((359 V' + 128) >> 8)`,
+//!   `G = Y - ((88 U' + 183 V' + 128) >> 8)`, `B = Y + ((454 U' + 128) >> 8)`,
+//!   clamped to `0..=255` ([`yuv_to_rgb`]); a pixel pair shares `U`, `V`.
+//! - RGB models from `Gray8` replicate the gray value into R, G and B (as
+//!   `tf.image.grayscale_to_rgb` does): the conversion is lossless and unambiguous.
+//! - Models with other than 1 or 3 input channels are an error.
+//!
+//! # Examples
+//!
+//! ```
+//! use scanline::pixel::{ByteOrder, LineConverter, PixelFormat};
+//! use scanline::{Quant, Shape};
+//! let q = Quant::new(1.0 / 255.0, -128);
+//! // A gray model 2 pixels wide, fed by an RGB565 camera (high byte first).
+//! let conv = LineConverter::new(PixelFormat::Rgb565(ByteOrder::Big), Shape::new(1, 2, 1), q)?;
+//! let line = [0xff, 0xff, 0x00, 0x00]; // white, black
+//! let mut row = [0i8; 2];
+//! conv.convert(&line, &mut row)?;
+//! assert_eq!(row, [127, -128]);
+//! # Ok::<(), scanline::Error>(())
+//! ```
+
+use crate::{Error, Model, Param, Quant, Result, Shape};
+
+/// Byte order of a 16-bit RGB565 pixel on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum ByteOrder {
+    /// High byte (`RRRRRGGG`) first: the OV2640's default.
+    #[default]
+    Big,
+    /// Low byte (`GGGBBBBB`) first.
+    Little,
+}
+
+/// A camera pixel format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum PixelFormat {
+    /// One byte of gray per pixel.
+    Gray8,
+    /// Two bytes per pixel, 5 bits red, 6 green, 5 blue.
+    Rgb565(ByteOrder),
+    /// Three bytes per pixel: R, G, B.
+    Rgb888,
+    /// YUV 4:2:2, two pixels in four bytes: `Y0 U Y1 V`.
+    Yuyv,
+}
+
+impl PixelFormat {
+    /// Bytes per pixel on the wire (YUYV: 2, averaged over a pixel pair).
+    ///
+    /// ```
+    /// use scanline::pixel::PixelFormat;
+    /// assert_eq!(PixelFormat::Rgb888.bytes_per_pixel(), 3);
+    /// assert_eq!(PixelFormat::Yuyv.bytes_per_pixel(), 2);
+    /// ```
+    pub const fn bytes_per_pixel(self) -> usize {
+        match self {
+            PixelFormat::Gray8 => 1,
+            PixelFormat::Rgb565(_) | PixelFormat::Yuyv => 2,
+            PixelFormat::Rgb888 => 3,
+        }
+    }
+}
+
+/// BT.601 luma in 8-bit fixed point: `(77 R + 150 G + 29 B + 128) >> 8`.
+///
+/// ```
+/// use scanline::pixel::luma;
+/// assert_eq!(luma(255, 255, 255), 255);
+/// assert_eq!(luma(255, 0, 0), 77); // (77 * 255 + 128) >> 8
+/// assert_eq!(luma(0, 0, 0), 0);
+/// ```
+#[inline]
+pub const fn luma(r: u8, g: u8, b: u8) -> u8 {
+    ((77 * r as u32 + 150 * g as u32 + 29 * b as u32 + 128) >> 8) as u8
+}
+
+/// An RGB565 pixel widened to 8 bits per channel by bit replication.
+///
+/// ```
+/// use scanline::pixel::rgb565_to_rgb888;
+/// assert_eq!(rgb565_to_rgb888(0xffff), [255, 255, 255]);
+/// assert_eq!(rgb565_to_rgb888(0xf800), [255, 0, 0]);
+/// assert_eq!(rgb565_to_rgb888(0x0410), [0, 130, 132]); // g6 = 32, b5 = 16
+/// ```
+#[inline]
+pub const fn rgb565_to_rgb888(v: u16) -> [u8; 3] {
+    let r = (v >> 11) as u8 & 0x1f;
+    let g = (v >> 5) as u8 & 0x3f;
+    let b = v as u8 & 0x1f;
+    [
+        (r << 3) | (r >> 2),
+        (g << 2) | (g >> 4),
+        (b << 3) | (b >> 2),
+    ]
+}
+
+/// Full-range (JFIF) BT.601 YUV to RGB in 8-bit fixed point (formula in the
+/// [module documentation](crate::pixel)).
+///
+/// ```
+/// use scanline::pixel::yuv_to_rgb;
+/// assert_eq!(yuv_to_rgb(100, 128, 128), [100, 100, 100]); // no chroma: gray
+/// assert_eq!(yuv_to_rgb(76, 85, 255), [254, 0, 0]); // about pure red
+/// ```
+#[inline]
+pub const fn yuv_to_rgb(y: u8, u: u8, v: u8) -> [u8; 3] {
+    let (y, u, v) = (y as i32, u as i32 - 128, v as i32 - 128);
+    let r = y + ((359 * v + 128) >> 8);
+    let g = y - ((88 * u + 183 * v + 128) >> 8);
+    let b = y + ((454 * u + 128) >> 8);
+    [clamp_u8(r), clamp_u8(g), clamp_u8(b)]
+}
+
+#[inline]
+const fn clamp_u8(v: i32) -> u8 {
+    if v < 0 {
+        0
+    } else if v > 255 {
+        255
+    } else {
+        v as u8
+    }
+}
+
+/// The 256-entry table from a pixel value `p` to `quant.quantize(p / 255)`.
+///
+/// # Examples
+///
+/// ```
+/// use scanline::pixel::Quantizer;
+/// use scanline::Quant;
+/// let q = Quant::new(1.0 / 255.0, -128);
+/// let t = Quantizer::new(q);
+/// assert_eq!((t.get(0), t.get(128), t.get(255)), (-128, 0, 127));
+/// assert!((0..=255u8).all(|p| t.get(p) == q.quantize(p as f32 / 255.0)));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quantizer {
+    table: [i8; 256],
+}
+
+impl Quantizer {
+    /// Builds the table for `quant` (256 f32 divisions, once).
+    pub fn new(quant: Quant) -> Self {
+        let mut table = [0i8; 256];
+        for (p, t) in table.iter_mut().enumerate() {
+            *t = quant.quantize(p as f32 / 255.0);
+        }
+        Self { table }
+    }
+
+    /// The quantized value of pixel value `p`.
+    #[inline]
+    pub fn get(&self, p: u8) -> i8 {
+        self.table[p as usize]
+    }
+}
+
+/// Converts camera lines of one format into input rows of one model.
+///
+/// See the [module documentation](crate::pixel) for the colour rules and an example.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineConverter {
+    format: PixelFormat,
+    width: usize,
+    channels: usize,
+    quantizer: Quantizer,
+}
+
+impl LineConverter {
+    /// A converter for `format` into rows of an input of shape `input` (only its
+    /// width and channels matter) quantized with `quant`.
+    ///
+    /// Errors: [`Error::Invalid`] with [`Param::InChannels`] unless the input has 1
+    /// or 3 channels, with [`Param::PixelFormat`] for YUYV with an odd width.
+    pub fn new(format: PixelFormat, input: Shape, quant: Quant) -> Result<Self> {
+        quant.validate(Param::InputQuant)?;
+        if input.channels != 1 && input.channels != 3 {
+            return Err(Error::invalid(
+                Param::InChannels,
+                "camera pixels feed models with 1 (gray) or 3 (RGB) input channels",
+            ));
+        }
+        if format == PixelFormat::Yuyv && !input.width.is_multiple_of(2) {
+            return Err(Error::invalid(
+                Param::PixelFormat,
+                "YUYV sends pixel pairs: the width must be even",
+            ));
+        }
+        Ok(Self {
+            format,
+            width: input.width,
+            channels: input.channels,
+            quantizer: Quantizer::new(quant),
+        })
+    }
+
+    /// A converter for `format` into rows of `model`'s input.
+    pub fn for_model(format: PixelFormat, model: &Model<'_>) -> Result<Self> {
+        Self::new(format, model.input_shape(), model.input_quant())
+    }
+
+    /// The pixel format.
+    pub fn format(&self) -> PixelFormat {
+        self.format
+    }
+
+    /// Bytes of one camera line: `width * bytes_per_pixel`.
+    pub fn line_len(&self) -> usize {
+        self.width * self.format.bytes_per_pixel()
+    }
+
+    /// Values of one input row: `width * channels`.
+    pub fn row_len(&self) -> usize {
+        self.width * self.channels
+    }
+
+    /// Converts one camera `line` ([`LineConverter::line_len`] bytes) into one input
+    /// `row` ([`LineConverter::row_len`] values). Wrong lengths are
+    /// [`Error::Length`] with [`Param::Line`] or [`Param::Row`].
+    pub fn convert(&self, line: &[u8], row: &mut [i8]) -> Result<()> {
+        if line.len() != self.line_len() {
+            return Err(Error::length(Param::Line, self.line_len(), line.len()));
+        }
+        if row.len() != self.row_len() {
+            return Err(Error::length(Param::Row, self.row_len(), row.len()));
+        }
+        let q = &self.quantizer;
+        let gray = self.channels == 1;
+        let put_rgb = |out: &mut [i8], [r, g, b]: [u8; 3]| {
+            if gray {
+                out[0] = q.get(luma(r, g, b));
+            } else {
+                out[0] = q.get(r);
+                out[1] = q.get(g);
+                out[2] = q.get(b);
+            }
+        };
+        let c = self.channels;
+        match self.format {
+            PixelFormat::Gray8 => {
+                for (out, &p) in row.chunks_exact_mut(c).zip(line) {
+                    out.fill(q.get(p));
+                }
+            }
+            PixelFormat::Rgb565(order) => {
+                for (out, px) in row.chunks_exact_mut(c).zip(line.chunks_exact(2)) {
+                    let v = match order {
+                        ByteOrder::Big => u16::from_be_bytes([px[0], px[1]]),
+                        ByteOrder::Little => u16::from_le_bytes([px[0], px[1]]),
+                    };
+                    put_rgb(out, rgb565_to_rgb888(v));
+                }
+            }
+            PixelFormat::Rgb888 => {
+                for (out, px) in row.chunks_exact_mut(c).zip(line.chunks_exact(3)) {
+                    put_rgb(out, [px[0], px[1], px[2]]);
+                }
+            }
+            PixelFormat::Yuyv => {
+                for (out, px) in row.chunks_exact_mut(2 * c).zip(line.chunks_exact(4)) {
+                    let (y0, u, y1, v) = (px[0], px[1], px[2], px[3]);
+                    let (a, b) = out.split_at_mut(c);
+                    if gray {
+                        a[0] = q.get(y0);
+                        b[0] = q.get(y1);
+                    } else {
+                        put_rgb(a, yuv_to_rgb(y0, u, v));
+                        put_rgb(b, yuv_to_rgb(y1, u, v));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}

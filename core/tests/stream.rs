@@ -1,0 +1,740 @@
+//! Stream engine vs frame engine: random models, byte for byte; latency, reset,
+//! abort, arena exactness, errors and the N3 reference chain.
+
+use proptest::prelude::*;
+use scanline::conv::WeightLayout;
+use scanline::stream::{Pipeline, PushError, Sink, ring_rows};
+use scanline::{
+    Activation, Axis, Conv2d, DepthwiseConv2d, Error, Layer, MaxPool2d, Model, Padding, Param,
+    Quant, Relu, Rounding, Shape, Values, Window,
+};
+
+/// A tiny deterministic generator for weights and pixels.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        // xorshift64*
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn i8(&mut self) -> i8 {
+        self.next() as i8
+    }
+    fn range(&mut self, lo: i64, hi: i64) -> i64 {
+        lo + (self.next() % (hi - lo + 1) as u64) as i64
+    }
+    fn f(&mut self, lo: f32, hi: f32) -> f32 {
+        lo + (hi - lo) * ((self.next() >> 40) as f32 / (1u64 << 24) as f32)
+    }
+}
+
+/// Structure of one random layer.
+#[derive(Debug, Clone)]
+struct LayerSpec {
+    kind: u8, // 0 conv, 1 depthwise, 2 pool, 3 relu
+    kernel: (usize, usize),
+    stride: (usize, usize),
+    dilation: (usize, usize),
+    same: bool,
+    channels: usize,
+    multiplier: usize,
+    activation: u8,
+}
+
+/// Structure of a random model.
+#[derive(Debug, Clone)]
+struct ModelSpec {
+    height: usize,
+    width: usize,
+    channels: usize,
+    layers: Vec<LayerSpec>,
+    seed: u64,
+    hwio: bool,
+    single: bool,
+}
+
+fn layer_spec() -> impl Strategy<Value = LayerSpec> {
+    (
+        0u8..4,
+        (1usize..=7, 1usize..=7),
+        (1usize..=3, 1usize..=3),
+        (1usize..=3, 1usize..=3),
+        any::<bool>(),
+        prop_oneof![1usize..=4, 1usize..=16],
+        1usize..=3,
+        0u8..4,
+    )
+        .prop_map(
+            |(kind, kernel, stride, dilation, same, channels, multiplier, activation)| LayerSpec {
+                kind,
+                kernel,
+                stride,
+                dilation,
+                same,
+                channels,
+                multiplier,
+                activation,
+            },
+        )
+}
+
+fn model_spec() -> impl Strategy<Value = ModelSpec> {
+    (
+        prop_oneof![1usize..=16, 1usize..=64],
+        prop_oneof![1usize..=16, 1usize..=64],
+        prop_oneof![1usize..=4, 1usize..=16],
+        prop::collection::vec(layer_spec(), 1..=4),
+        any::<u64>(),
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(
+            |(height, width, channels, layers, seed, hwio, single)| ModelSpec {
+                height,
+                width,
+                channels,
+                layers,
+                seed: seed | 1,
+                hwio,
+                single,
+            },
+        )
+}
+
+/// Owned parameters of one layer, borrowed by a `Layer`.
+struct Owned {
+    spec: LayerSpec,
+    in_channels: usize,
+    out_channels: usize,
+    weights: Vec<i8>,
+    bias: Vec<i32>,
+    scales: Vec<f32>,
+    input: Quant,
+    output: Quant,
+    activation: Activation,
+}
+
+fn activation(a: u8) -> Activation {
+    [
+        Activation::None,
+        Activation::Relu,
+        Activation::Relu6,
+        Activation::ReluN1To1,
+    ][a as usize % 4]
+}
+
+fn own(spec: &ModelSpec) -> (Vec<Owned>, Quant) {
+    let mut rng = Rng(spec.seed);
+    let q_in = Quant::new(rng.f(0.002, 0.05), rng.range(-128, 127) as i32);
+    let mut q = q_in;
+    let mut c = spec.channels;
+    let mut owned = Vec::new();
+    for l in &spec.layers {
+        let (kh, kw) = l.kernel;
+        let (in_channels, out_channels, weights_len, taps) = match l.kind {
+            0 => (c, l.channels, l.channels * kh * kw * c, kh * kw * c),
+            1 => {
+                let dm = if c * l.multiplier > 16 {
+                    1
+                } else {
+                    l.multiplier
+                };
+                (c, c * dm, kh * kw * c * dm, kh * kw)
+            }
+            _ => (c, c, 0, 1),
+        };
+        let weights: Vec<i8> = (0..weights_len).map(|_| rng.i8()).collect();
+        let bias: Vec<i32> = (0..out_channels)
+            .map(|_| rng.range(-20000, 20000) as i32)
+            .collect();
+        let per_channel = rng.next().is_multiple_of(2);
+        let scales: Vec<f32> = (0..if per_channel { out_channels } else { 1 })
+            .map(|_| rng.f(0.005, 0.02))
+            .collect();
+        let output = match l.kind {
+            0 | 1 => Quant::new(
+                q.scale * 1.35 * (taps as f32).sqrt() * rng.f(0.5, 2.0),
+                rng.range(-128, 127) as i32,
+            ),
+            2 => q,
+            _ => Quant::new(q.scale * rng.f(0.5, 2.0), rng.range(-128, 127) as i32),
+        };
+        let act = if l.kind == 3 {
+            if l.activation % 2 == 0 {
+                Activation::Relu
+            } else {
+                Activation::Relu6
+            }
+        } else {
+            activation(l.activation)
+        };
+        owned.push(Owned {
+            spec: l.clone(),
+            in_channels,
+            out_channels,
+            weights,
+            bias,
+            scales,
+            input: q,
+            output,
+            activation: act,
+        });
+        q = output;
+        c = out_channels;
+    }
+    (owned, q_in)
+}
+
+fn layers<'a>(owned: &'a [Owned], hwio: bool) -> Vec<Layer<'a>> {
+    owned
+        .iter()
+        .map(|o| {
+            let l = &o.spec;
+            let padding = if l.same {
+                Padding::Same
+            } else {
+                Padding::Valid
+            };
+            let window = Window {
+                height: Axis::new(l.kernel.0, l.stride.0, l.dilation.0),
+                width: Axis::new(l.kernel.1, l.stride.1, l.dilation.1),
+                padding,
+            };
+            match l.kind {
+                0 => Layer::Conv2d(Conv2d {
+                    in_channels: o.in_channels,
+                    out_channels: o.out_channels,
+                    window,
+                    weights: &o.weights,
+                    layout: if hwio {
+                        WeightLayout::Hwio
+                    } else {
+                        WeightLayout::Ohwi
+                    },
+                    bias: (o.bias[0] % 4 != 0).then_some(Values::Slice(&o.bias)),
+                    weight_scales: Values::Slice(&o.scales),
+                    input: o.input,
+                    output: o.output,
+                    activation: o.activation,
+                }),
+                1 => Layer::Depthwise(DepthwiseConv2d {
+                    in_channels: o.in_channels,
+                    depth_multiplier: o.out_channels / o.in_channels,
+                    window,
+                    weights: &o.weights,
+                    bias: Some(Values::Slice(&o.bias)),
+                    weight_scales: Values::Slice(&o.scales),
+                    input: o.input,
+                    output: o.output,
+                    activation: o.activation,
+                }),
+                2 => Layer::MaxPool(MaxPool2d {
+                    window: Window {
+                        height: Axis::new(l.kernel.0, l.stride.0, 1),
+                        width: Axis::new(l.kernel.1, l.stride.1, 1),
+                        padding,
+                    },
+                    quant: o.input,
+                    activation: o.activation,
+                }),
+                _ => Layer::Relu(Relu {
+                    activation: o.activation,
+                    input: o.input,
+                    output: o.output,
+                }),
+            }
+        })
+        .collect()
+}
+
+fn random_input(shape: Shape, seed: u64) -> Vec<i8> {
+    let mut rng = Rng(seed ^ 0x9e37_79b9_7f4a_7c15);
+    (0..shape.len()).map(|_| rng.i8()).collect()
+}
+
+fn frame_output(model: &Model<'_>, input: &[i8]) -> Vec<i8> {
+    let mut out = vec![0i8; model.output_shape().len()];
+    let mut scratch = vec![0i8; model.frame_scratch_len()];
+    scanline::frame::run(model, input, &mut out, &mut scratch).unwrap();
+    out
+}
+
+/// Streams one frame; returns the output and, per output row, the input row whose
+/// push emitted it.
+fn stream_frame(pipeline: &mut Pipeline<'_, '_>, input: &[i8]) -> (Vec<i8>, Vec<usize>) {
+    let model = pipeline.model().clone();
+    let n_in = model.input_shape().row_len();
+    let n_out = model.output_shape().row_len();
+    let mut out = Vec::new();
+    let mut at = Vec::new();
+    for (r, row) in input.chunks(n_in).enumerate() {
+        pipeline
+            .push_row(row, &mut |y: usize, o: &[i8]| {
+                assert_eq!(y, at.len(), "rows out of order");
+                assert_eq!(o.len(), n_out);
+                out.extend_from_slice(o);
+                at.push(r);
+                Ok::<(), Error>(())
+            })
+            .unwrap();
+    }
+    pipeline.finish().unwrap();
+    (out, at)
+}
+
+/// The push after which each output row can be emitted at the earliest by an
+/// engine that emits every layer's rows in order: brute force over the taps
+/// (independent of the pipeline's own bookkeeping).
+fn earliest(model: &Model<'_>) -> Vec<usize> {
+    let mut times: Vec<usize> = (0..model.input_shape().height).collect();
+    for (i, layer) in model.layers().iter().enumerate() {
+        let h = model.shape(i).unwrap().height;
+        let ho = model.shape(i + 1).unwrap().height;
+        let (a, padding) = layer.vertical();
+        let pad = a.pad_before(h, padding) as isize;
+        let mut next = Vec::with_capacity(ho);
+        for o in 0..ho {
+            let dep = (0..a.kernel)
+                .map(|t| (o * a.stride) as isize - pad + (t * a.dilation) as isize)
+                .filter(|&y| y >= 0 && (y as usize) < h)
+                .map(|y| times[y as usize])
+                .max()
+                .unwrap_or(0);
+            let prev = next.last().copied().unwrap_or(0);
+            next.push(dep.max(prev));
+        }
+        times = next;
+    }
+    times
+}
+
+/// The same bound from `Axis::inputs_needed` (which ignores that dilated taps past
+/// the bottom may skip the last rows): an upper bound for `earliest`.
+fn inputs_needed_bound(model: &Model<'_>) -> Vec<usize> {
+    let mut times: Vec<usize> = (0..model.input_shape().height).collect();
+    for (i, layer) in model.layers().iter().enumerate() {
+        let h = model.shape(i).unwrap().height;
+        let ho = model.shape(i + 1).unwrap().height;
+        let (a, padding) = layer.vertical();
+        let pad = a.pad_before(h, padding);
+        times = (0..ho)
+            .map(|o| match a.inputs_needed(o, h, pad) {
+                0 => 0,
+                n => times[n - 1],
+            })
+            .collect();
+    }
+    times
+}
+
+fn macs(model: &Model<'_>) -> u64 {
+    model
+        .layers()
+        .iter()
+        .enumerate()
+        .map(|(i, l)| l.macs(model.shape(i).unwrap()) + model.shape(i + 1).unwrap().len() as u64)
+        .sum()
+}
+
+/// Checks one model: stream == frame, latency, exact arena. Returns false if the
+/// model is rejected.
+fn check(spec: &ModelSpec) -> Result<bool, TestCaseError> {
+    let (owned, q_in) = own(spec);
+    let layers = layers(&owned, spec.hwio);
+    let shape = Shape::new(spec.height, spec.width, spec.channels);
+    let rounding = if spec.single {
+        Rounding::Single
+    } else {
+        Rounding::Double
+    };
+    let Ok(model) = Model::new(shape, q_in, &layers, rounding) else {
+        return Ok(false);
+    };
+    if macs(&model) > 4_000_000 {
+        return Ok(false);
+    }
+    let input = random_input(shape, spec.seed);
+    let expected = frame_output(&model, &input);
+
+    let len = model.stream_arena_len();
+    let mut arena = vec![0x55i8; len + 3];
+    prop_assert_eq!(
+        Pipeline::new(&model, &mut arena[..len - 1]).unwrap_err(),
+        Error::ArenaTooSmall {
+            needed: len,
+            found: len - 1
+        }
+    );
+    let mut pipeline = Pipeline::new(&model, &mut arena[..len]).unwrap();
+    let (got, at) = stream_frame(&mut pipeline, &input);
+    prop_assert!(got == expected, "stream != frame");
+    let want = earliest(&model);
+    prop_assert_eq!(&at, &want, "latency");
+    let bound = inputs_needed_bound(&model);
+    prop_assert!(at.iter().zip(&bound).all(|(a, b)| a <= b));
+    // A second frame after reset, different data.
+    pipeline.reset();
+    let input2 = random_input(shape, spec.seed.wrapping_add(1));
+    let (got2, _) = stream_frame(&mut pipeline, &input2);
+    prop_assert!(got2 == frame_output(&model, &input2), "second frame");
+    Ok(true)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 20_000,
+        max_global_rejects: 100_000,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn stream_equals_frame(spec in model_spec()) {
+        prop_assume!(check(&spec)?);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 300,
+        max_global_rejects: 100_000,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    /// Abort mid-frame two ways (reset after some rows; a failing sink), then a
+    /// clean frame equals the frame engine.
+    #[test]
+    fn abort_and_restart(spec in model_spec(), cut in any::<prop::sample::Index>(), fail in any::<prop::sample::Index>()) {
+        let (owned, q_in) = own(&spec);
+        let layers = layers(&owned, spec.hwio);
+        let shape = Shape::new(spec.height, spec.width, spec.channels);
+        let model = Model::new(shape, q_in, &layers, Rounding::Double);
+        prop_assume!(model.is_ok());
+        let model = model.unwrap();
+        prop_assume!(macs(&model) <= 1_500_000);
+        let mut arena = vec![0i8; model.stream_arena_len()];
+        let mut p = Pipeline::new(&model, &mut arena).unwrap();
+        let n = shape.row_len();
+        let junk = random_input(shape, spec.seed ^ 77);
+        // Camera fault after `cut` rows: reset mid-frame.
+        for row in junk.chunks(n).take(cut.index(shape.height)) {
+            p.push_row(row, &mut |_: usize, _: &[i8]| Ok::<(), Error>(())).unwrap();
+        }
+        p.reset();
+        // A sink that fails at output row `bad`.
+        let bad = fail.index(model.output_shape().height);
+        let mut failed = false;
+        for row in junk.chunks(n) {
+            match p.push_row(row, &mut |y: usize, _: &[i8]| if y == bad { Err("bus") } else { Ok(()) }) {
+                Ok(()) => {}
+                Err(PushError::Sink("bus")) => { failed = true; break; }
+                Err(e) => prop_assert!(false, "unexpected {:?}", e),
+            }
+        }
+        prop_assert!(failed);
+        prop_assert_eq!(
+            p.push_row(&junk[..n], &mut |_: usize, _: &[i8]| Ok::<(), ()>(())),
+            Err(PushError::Stream(Error::FrameAborted))
+        );
+        prop_assert_eq!(p.finish(), Err(Error::FrameAborted));
+        p.reset();
+        let input = random_input(shape, spec.seed);
+        let (got, _) = stream_frame(&mut p, &input);
+        prop_assert!(got == frame_output(&model, &input));
+    }
+}
+
+fn conv<'a>(
+    w: &'a [i8],
+    scales: &'a [f32],
+    ci: usize,
+    co: usize,
+    q_in: Quant,
+    q_out: Quant,
+) -> Layer<'a> {
+    Layer::Conv2d(Conv2d {
+        in_channels: ci,
+        out_channels: co,
+        window: Window::square(3, 1, Padding::Same),
+        weights: w,
+        layout: WeightLayout::Ohwi,
+        bias: None,
+        weight_scales: Values::Slice(scales),
+        input: q_in,
+        output: q_out,
+        activation: Activation::Relu,
+    })
+}
+
+fn pool(q: Quant) -> Layer<'static> {
+    Layer::MaxPool(MaxPool2d {
+        window: Window::square(2, 2, Padding::Valid),
+        quant: q,
+        activation: Activation::None,
+    })
+}
+
+/// The reference chain N3 of DESIGN.md at QVGA: arena bytes, and the whole frame
+/// streamed equals the frame engine.
+#[test]
+fn n3_arena_and_output() {
+    let mut rng = Rng(12345);
+    let w1: Vec<i8> = (0..8 * 9).map(|_| rng.i8()).collect();
+    let w2: Vec<i8> = (0..16 * 9 * 8).map(|_| rng.i8()).collect();
+    let w3: Vec<i8> = (0..32 * 9 * 16).map(|_| rng.i8()).collect();
+    let s = [0.01f32];
+    let q0 = Quant::new(1.0 / 255.0, -128);
+    let q1 = Quant::new(0.05, -128);
+    let q2 = Quant::new(0.1, -128);
+    let q3 = Quant::new(0.2, -128);
+    let layers = [
+        conv(&w1, &s, 1, 8, q0, q1),
+        pool(q1),
+        conv(&w2, &s, 8, 16, q1, q2),
+        pool(q2),
+        conv(&w3, &s, 16, 32, q2, q3),
+        pool(q3),
+    ];
+    let model = Model::new(Shape::new(240, 320, 1), q0, &layers, Rounding::Double).unwrap();
+    let bytes = model.stream_arena_len();
+    println!("N3 (240x320x1) streaming arena: {bytes} bytes");
+    for (i, layer) in layers.iter().enumerate() {
+        println!(
+            "  layer {i} {:8}: ring {} rows, {} bytes",
+            layer.name(),
+            model.stream_ring_rows(i).unwrap(),
+            model.stream_layer_len(i).unwrap()
+        );
+    }
+    // conv: 2 rows + out; pool: 1 row + out, per pair:
+    // (2*320*1 + 320*8) + (320*8 + 160*8) + (2*160*8 + 160*16) + (160*16 + 80*16)
+    // + (2*80*16 + 80*32) + (80*32 + 40*32)
+    assert_eq!(bytes, 24_960);
+    assert!(bytes <= 32 * 1024);
+
+    let input = random_input(model.input_shape(), 3);
+    let mut arena = vec![0i8; bytes];
+    let mut p = Pipeline::new(&model, &mut arena).unwrap();
+    let (got, at) = stream_frame(&mut p, &input);
+    assert_eq!(got, frame_output(&model, &input));
+    assert_eq!(at, earliest(&model));
+    assert!(
+        got.iter().any(|&v| v != -128),
+        "a flat output proves little"
+    );
+}
+
+/// The ring formula is exactly the largest span of rows a modular ring must hold,
+/// found by simulating the stage (and never less for small heights); with
+/// dilation 1 or stride 1 (every convolution Keras/TF produce, every pool) it is
+/// also the largest number of rows ever live at once: the true minimum.
+#[test]
+fn ring_rows_is_the_simulated_minimum() {
+    let mut above_live = 0;
+    for k in 1..=7 {
+        for s in 1..=3 {
+            for d in 1..=3 {
+                for padding in [Padding::Same, Padding::Valid] {
+                    let a = Axis::new(k, s, d);
+                    for h in 1..=60 {
+                        let (span, live) = simulate(a, h, padding);
+                        let r = ring_rows(a, h);
+                        assert!(r >= span, "{a:?} h={h} {padding:?}: {r} < {span}");
+                        if h == 60 {
+                            assert_eq!(r, span, "{a:?} {padding:?}");
+                            if d == 1 || s == 1 {
+                                assert_eq!(r, live, "{a:?} {padding:?}");
+                            } else if r > live {
+                                above_live += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    println!("dilated and strided windows where the ring exceeds the live rows: {above_live}");
+}
+
+/// Largest span (in steps of `gcd(stride, dilation)`) and largest count of rows a stage keeps (after each arrival, the
+/// rows that an output not yet complete still reads), by brute force.
+fn simulate(a: Axis, h: usize, padding: Padding) -> (usize, usize) {
+    let ho = a.output(h, padding);
+    let pad = a.pad_before(h, padding) as isize;
+    let taps = |o: usize| -> Vec<usize> {
+        (0..a.kernel)
+            .map(|t| (o * a.stride) as isize - pad + (t * a.dilation) as isize)
+            .filter(|&y| y >= 0 && (y as usize) < h)
+            .map(|y| y as usize)
+            .collect()
+    };
+    let mut next = 0;
+    let (mut span, mut live) = (0, 0);
+    for r in 0..h {
+        while next < ho && taps(next).iter().all(|&y| y <= r) {
+            next += 1;
+        }
+        let mut kept: Vec<usize> = (next..ho).flat_map(taps).filter(|&y| y <= r).collect();
+        kept.sort_unstable();
+        kept.dedup();
+        if let (Some(lo), Some(hi)) = (kept.first(), kept.last()) {
+            // Kept rows share a residue modulo g = gcd(s, d): the ring spaces by g.
+            let g = (1..=a.stride.min(a.dilation))
+                .rev()
+                .find(|&g| a.stride.is_multiple_of(g) && a.dilation.is_multiple_of(g))
+                .unwrap();
+            span = span.max((hi - lo) / g + 1);
+        }
+        live = live.max(kept.len());
+    }
+    (span, live)
+}
+
+/// A pool with stride larger than its window drops rows: latency and output.
+#[test]
+fn stride_larger_than_window_drops_rows() {
+    let q = Quant::new(0.1, 0);
+    let layers = [Layer::MaxPool(MaxPool2d {
+        window: Window {
+            height: Axis::new(2, 3, 1),
+            width: Axis::new(1, 1, 1),
+            padding: Padding::Valid,
+        },
+        quant: q,
+        activation: Activation::None,
+    })];
+    let model = Model::new(Shape::new(8, 1, 1), q, &layers, Rounding::Double).unwrap();
+    assert_eq!(model.output_shape().height, 3);
+    assert_eq!(model.stream_arena_len(), 1 + 1);
+    let input = [1i8, 2, 30, 4, 5, 60, 7, 8];
+    let mut arena = [0i8; 2];
+    let mut p = Pipeline::new(&model, &mut arena).unwrap();
+    let (got, at) = stream_frame(&mut p, &input);
+    assert_eq!(got, [2, 5, 8]);
+    assert_eq!(at, [1, 4, 7]);
+}
+
+/// SAME 3x3 conv, `out(y, x) = in(y, x) + in(y + 1, x + 1)`: output row `y` comes
+/// with input row `y + 1` (the window's last row), the last two with the last row.
+#[test]
+fn latency_of_a_same_conv() {
+    let q = Quant::new(1.0, 0);
+    let w = [0i8, 0, 0, 0, 1, 0, 0, 0, 1];
+    let layers = [Layer::Conv2d(Conv2d {
+        in_channels: 1,
+        out_channels: 1,
+        window: Window::square(3, 1, Padding::Same),
+        weights: &w,
+        layout: WeightLayout::Ohwi,
+        bias: None,
+        weight_scales: Values::Slice(&[1.0]),
+        input: q,
+        output: q,
+        activation: Activation::None,
+    })];
+    let model = Model::new(Shape::new(5, 2, 1), q, &layers, Rounding::Double).unwrap();
+    let input = [1i8, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+    let mut arena = vec![0i8; model.stream_arena_len()];
+    let mut p = Pipeline::new(&model, &mut arena).unwrap();
+    let (got, at) = stream_frame(&mut p, &input);
+    assert_eq!(at, [1, 2, 3, 4, 4]);
+    assert_eq!(got, [5, 2, 9, 4, 13, 6, 17, 8, 9, 10]);
+}
+
+#[test]
+fn row_errors() {
+    let q = Quant::new(0.1, 0);
+    let layers = [pool(q)];
+    let model = Model::new(Shape::new(2, 4, 1), q, &layers, Rounding::Double).unwrap();
+    let mut arena = vec![0i8; model.stream_arena_len()];
+    let mut p = Pipeline::new(&model, &mut arena).unwrap();
+    let mut sink = |_: usize, _: &[i8]| Ok::<(), Error>(());
+    assert_eq!(
+        p.push_row(&[0; 3], &mut sink),
+        Err(PushError::Stream(Error::Length {
+            layer: None,
+            param: Param::Row,
+            expected: 4,
+            found: 3
+        }))
+    );
+    p.push_row(&[0; 4], &mut sink).unwrap();
+    assert_eq!(
+        p.finish(),
+        Err(Error::IncompleteFrame {
+            received: 1,
+            height: 2
+        })
+    );
+    p.push_row(&[0; 4], &mut sink).unwrap();
+    assert_eq!(
+        p.push_row(&[0; 4], &mut sink),
+        Err(PushError::Stream(Error::TooManyRows { height: 2 }))
+    );
+    p.finish().unwrap();
+    assert_eq!(p.rows_emitted(), 1);
+    p.reset();
+    assert_eq!((p.rows_pushed(), p.rows_emitted()), (0, 0));
+    // Displayed errors name the problem.
+    let e = Error::TooManyRows { height: 2 };
+    assert!(e.to_string().contains("too many rows"));
+}
+
+/// A sink struct through the trait, and a big arena (extra bytes unused).
+#[test]
+fn sink_trait_and_larger_arena() {
+    struct Collect(Vec<i8>);
+    impl Sink for Collect {
+        type Error = core::convert::Infallible;
+        fn row(&mut self, _y: usize, row: &[i8]) -> Result<(), Self::Error> {
+            self.0.extend_from_slice(row);
+            Ok(())
+        }
+    }
+    let q = Quant::new(0.1, 0);
+    let layers = [pool(q)];
+    let model = Model::new(Shape::new(4, 4, 1), q, &layers, Rounding::Double).unwrap();
+    let mut arena = [0i8; 100];
+    let mut p = Pipeline::new(&model, &mut arena).unwrap();
+    let mut c = Collect(Vec::new());
+    let input: Vec<i8> = (0..16).collect();
+    for row in input.chunks(4) {
+        p.push_row(row, &mut c).unwrap();
+    }
+    p.finish().unwrap();
+    assert_eq!(c.0, [5, 7, 13, 15]);
+}
+
+/// Every tap of the only output is padding (height 1, dilated SAME kernel): the
+/// output depends on no row and comes with the first push.
+#[test]
+fn output_of_padding_only() {
+    let q = Quant::new(1.0, 0);
+    let layers = [
+        pool(q),
+        Layer::Depthwise(DepthwiseConv2d {
+            in_channels: 1,
+            depth_multiplier: 1,
+            window: Window {
+                height: Axis::new(2, 1, 3),
+                width: Axis::new(1, 1, 1),
+                padding: Padding::Same,
+            },
+            weights: &[1, 1],
+            bias: Some(Values::Slice(&[7])),
+            weight_scales: Values::Slice(&[1.0]),
+            input: q,
+            output: q,
+            activation: Activation::None,
+        }),
+    ];
+    let model = Model::new(Shape::new(2, 2, 1), q, &layers, Rounding::Double).unwrap();
+    let mut arena = vec![0i8; model.stream_arena_len()];
+    let mut p = Pipeline::new(&model, &mut arena).unwrap();
+    let (got, at) = stream_frame(&mut p, &[1, 2, 3, 4]);
+    assert_eq!((got, at), (vec![7], vec![0]));
+}
