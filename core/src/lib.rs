@@ -40,6 +40,7 @@
 pub mod conv;
 pub mod depthwise;
 pub mod error;
+mod flatbuffer;
 pub mod frame;
 pub mod geometry;
 pub mod layer;
@@ -50,6 +51,7 @@ pub mod quant;
 pub mod relu;
 pub mod rows;
 pub mod shape;
+pub mod tflite;
 pub mod values;
 
 pub use conv::Conv2d;
