@@ -474,7 +474,30 @@ impl<'a> Import<'a> {
 }
 
 /// Imports a TFLite model with TFLite's default (double) rounding.
-/// See [`parse_with`].
+/// See [`parse_with`] for what is checked.
+///
+/// # Examples
+///
+/// An unsupported operator is named, with its index in the graph:
+///
+/// ```
+/// use scanline::{Error, tflite};
+/// let bytes = include_bytes!("../../tests/fixtures/tflite/bad/unsupported_op.tflite");
+/// let err = tflite::parse(bytes).unwrap_err();
+/// assert_eq!(err, Error::UnsupportedOp { operator: 1, op: "AVERAGE_POOL_2D" });
+/// assert_eq!(err.to_string(), "operator 1: AVERAGE_POOL_2D is not supported");
+/// ```
+///
+/// A float-I/O model gives the quantization of its float input and output:
+///
+/// ```
+/// let bytes = include_bytes!("../../tests/fixtures/tflite/walkthrough_float/model.tflite");
+/// let import = scanline::tflite::parse(bytes).unwrap();
+/// let q_in = import.float_input().unwrap();
+/// assert_eq!(q_in.quantize(1.0), 127); // pixel / 255 with scale 1/255, zero point -128
+/// let q_out = import.float_output().unwrap();
+/// assert_eq!(q_out, import.model().output_quant());
+/// ```
 pub fn parse(bytes: &[u8]) -> Result<Import<'_>> {
     parse_with(bytes, Rounding::Double)
 }
