@@ -1188,3 +1188,33 @@ pub fn parse_with(bytes: &[u8], rounding: Rounding) -> Result<Import<'_>> {
         description,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_and_names_agree_with_the_schema() {
+        for (c, name) in [
+            (code::CONV_2D, "CONV_2D"),
+            (code::DEPTHWISE_CONV_2D, "DEPTHWISE_CONV_2D"),
+            (code::DEQUANTIZE, "DEQUANTIZE"),
+            (code::MAX_POOL_2D, "MAX_POOL_2D"),
+            (code::RELU, "RELU"),
+            (code::RELU6, "RELU6"),
+            (code::QUANTIZE, "QUANTIZE"),
+            (127, "PLACEHOLDER_FOR_GREATER_OP_CODES"),
+            (162, "STABLEHLO_LOGISTIC"),
+            (207, "COMPLEX"),
+        ] {
+            assert_eq!(builtin_name(c), name);
+        }
+        assert_eq!(builtin_name(208), "UNKNOWN");
+        assert_eq!(type_name(ty::FLOAT32), "FLOAT32");
+        assert_eq!(type_name(ty::INT32), "INT32");
+        assert_eq!(type_name(ty::INT8), "INT8");
+        assert_eq!(type_name(18), "BFLOAT16");
+        assert_eq!(type_name(19), "UNKNOWN");
+        assert_eq!(type_name(-1), "UNKNOWN");
+    }
+}
