@@ -149,6 +149,38 @@ pub enum Error {
     },
     /// A streaming frame was aborted (its sink failed); the pipeline needs `reset`.
     FrameAborted,
+    /// A model file is not a valid TFLite flatbuffer: truncated, a wrong file
+    /// identifier, an offset or length out of range, or contents that contradict
+    /// each other.
+    Malformed {
+        /// Byte offset in the file where the problem was found.
+        offset: usize,
+        /// What was being read.
+        what: &'static str,
+    },
+    /// A model operator that scanline does not run.
+    UnsupportedOp {
+        /// Index of the operator in the model's graph (execution order).
+        operator: usize,
+        /// Its TFLite builtin name, such as `"AVERAGE_POOL_2D"`.
+        op: &'static str,
+    },
+    /// A model tensor of a type or quantization that scanline does not run.
+    UnsupportedTensor {
+        /// Index of the tensor in the model's graph (`tflite::tensor_name` gives its name).
+        tensor: usize,
+        /// Its TFLite type, such as `"FLOAT32"`.
+        ty: &'static str,
+        /// What scanline needs instead.
+        reason: &'static str,
+    },
+    /// A model graph that is not a linear chain scanline can run.
+    Graph {
+        /// Index of the operator at fault, if any.
+        operator: Option<usize>,
+        /// What is wrong.
+        reason: &'static str,
+    },
 }
 
 impl Error {
@@ -164,7 +196,11 @@ impl Error {
             Error::ArenaTooSmall { .. }
             | Error::TooManyRows { .. }
             | Error::IncompleteFrame { .. }
-            | Error::FrameAborted => {}
+            | Error::FrameAborted
+            | Error::Malformed { .. }
+            | Error::UnsupportedOp { .. }
+            | Error::UnsupportedTensor { .. }
+            | Error::Graph { .. } => {}
         }
         e
     }
@@ -180,7 +216,11 @@ impl Error {
             Error::ArenaTooSmall { .. }
             | Error::TooManyRows { .. }
             | Error::IncompleteFrame { .. }
-            | Error::FrameAborted => None,
+            | Error::FrameAborted
+            | Error::Malformed { .. }
+            | Error::UnsupportedOp { .. }
+            | Error::UnsupportedTensor { .. }
+            | Error::Graph { .. } => None,
         }
     }
 
@@ -268,6 +308,23 @@ impl core::fmt::Display for Error {
                 write!(f, "frame incomplete: {received} of {height} rows pushed")
             }
             Error::FrameAborted => write!(f, "frame aborted by its sink: reset the pipeline"),
+            Error::Malformed { offset, what } => {
+                write!(f, "malformed model file at byte {offset}: {what}")
+            }
+            Error::UnsupportedOp { operator, op } => {
+                write!(f, "operator {operator}: {op} is not supported")
+            }
+            Error::UnsupportedTensor { tensor, ty, reason } => {
+                write!(f, "tensor {tensor} ({ty}): {reason}")
+            }
+            Error::Graph {
+                operator: Some(i),
+                reason,
+            } => write!(f, "operator {i}: {reason}"),
+            Error::Graph {
+                operator: None,
+                reason,
+            } => write!(f, "model graph: {reason}"),
         }
     }
 }
@@ -339,6 +396,18 @@ impl defmt::Format for Error {
                 defmt::write!(f, "frame incomplete: {} of {} rows", received, height)
             }
             Error::FrameAborted => defmt::write!(f, "frame aborted by its sink"),
+            Error::Malformed { offset, what } => {
+                defmt::write!(f, "malformed model at byte {}: {=str}", offset, what)
+            }
+            Error::UnsupportedOp { operator, op } => {
+                defmt::write!(f, "operator {}: {=str} is not supported", operator, op)
+            }
+            Error::UnsupportedTensor { tensor, ty, reason } => {
+                defmt::write!(f, "tensor {} ({=str}): {=str}", tensor, ty, reason)
+            }
+            Error::Graph { operator, reason } => {
+                defmt::write!(f, "operator {}: {=str}", operator, reason)
+            }
         }
     }
 }

@@ -42,6 +42,7 @@
 pub mod conv;
 pub mod depthwise;
 pub mod error;
+mod flatbuffer;
 pub mod frame;
 pub mod geometry;
 pub mod layer;
@@ -54,6 +55,7 @@ pub mod relu;
 pub mod rows;
 pub mod shape;
 pub mod stream;
+pub mod tflite;
 pub mod values;
 
 pub use conv::Conv2d;
