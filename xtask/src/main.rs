@@ -7,6 +7,8 @@
 mod bench;
 mod stage;
 mod test;
+#[cfg(test)]
+mod tidy;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
