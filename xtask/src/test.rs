@@ -79,7 +79,12 @@ pub fn run(args: &[String]) -> ExitCode {
                 ],
             ),
         ),
-        ("test", cargo(&root, &["test", "--workspace"])),
+        // --no-fail-fast: a failing test binary must not hide the failures of
+        // the ones after it.
+        (
+            "test",
+            cargo(&root, &["test", "--workspace", "--no-fail-fast"]),
+        ),
         (
             "core thumbv7em",
             cargo(&root, &["build", "-p", "scanline", "--target", TARGET]),
@@ -117,10 +122,10 @@ pub fn run(args: &[String]) -> ExitCode {
         for (name, _) in &commands {
             stages.not_run(name, "stopped: rustup is missing");
         }
-        return stages.finish();
-    }
-    for (name, mut cmd) in commands {
-        stages.stage(name, || stage::run(&mut cmd));
+    } else {
+        for (name, mut cmd) in commands {
+            stages.stage(name, || stage::run(&mut cmd));
+        }
     }
     if has_firmware {
         // Hook for the QEMU stage of a later issue (it will call `ensure_qemu`).
