@@ -1,1 +1,56 @@
-fn main() {}
+//! xtask: scanline's project automation, run as `cargo xtask <task>`; std only.
+//!
+//! One file per task (`test.rs`, `bench.rs`); `stage.rs` runs, times and
+//! summarizes the stages of a task; `tidy.rs` holds repository checks that run
+//! as ordinary tests under `cargo test --workspace`.
+
+mod bench;
+mod stage;
+mod test;
+#[cfg(test)]
+mod tidy;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: cargo xtask <task> [options]
+
+tasks:
+  test [--no-install]   toolchain check, fmt, clippy, all workspace tests, the core
+                        built for thumbv7em-none-eabihf (with and without defmt),
+                        firmware/ checks when present; keeps going after a failure,
+                        prints a summary and exits non-zero if any stage failed.
+                        --no-install: never run `rustup target/component add`;
+                        a missing target or component is then a failure.
+  bench [-- ARGS...]    cargo bench -p scanline-host [-- ARGS...]
+  help                  this text
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("help" | "-h" | "--help") => {
+            print!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        None => {
+            eprint!("xtask: no task given\n\n{USAGE}");
+            ExitCode::from(2)
+        }
+        Some("test") => test::run(&args[1..]),
+        Some("bench") => bench::run(&args[1..]),
+        Some(other) => {
+            eprint!("xtask: unknown task `{other}`\n\n{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The repository root: the parent of this crate's directory.
+pub fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one level below the project root")
+        .to_path_buf()
+}
