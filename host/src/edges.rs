@@ -1,6 +1,7 @@
 //! Edges: the convolution walkthrough as a tool — one kernel over a photo (gray, or
 //! stacked over RGB), then ReLU, then optional max-pooling, in int8 or in f32.
 
+use crate::engine::{Engine, run_stream};
 use crate::kernel::Kernel;
 use crate::reference::{Conv2dF32, FloatLayer, MaxPoolF32};
 use crate::tensor::Tensor;
@@ -206,25 +207,37 @@ impl Edges {
         Ok(())
     }
 
-    /// Runs the int8 full-frame engine over an int8 input (`p - 128`).
-    pub fn run_frame(&self, input: &Tensor<i8>) -> Result<Stages<i8>> {
+    /// Runs an int8 engine over an int8 input (`p - 128`). The stream engine runs
+    /// one model per stage (conv; conv+ReLU; conv+ReLU+pool), since a pipeline
+    /// emits only its last layer.
+    pub fn run_int8(&self, engine: Engine, input: &Tensor<i8>) -> Result<Stages<i8>> {
         self.check_input(input)?;
-        let model = self.model(input.shape.height, input.shape.width, 3)?;
-        let mut outs = Vec::new();
-        let mut cur = input.clone();
-        for (i, layer) in model.layers().iter().enumerate() {
-            let shape = model.shape(i + 1).unwrap_or_default();
-            let mut out = Tensor::filled(shape, 0i8);
-            scanline::frame::run_layer(
-                layer,
-                model.rounding(),
-                &cur.data,
-                cur.shape,
-                &mut out.data,
-            )?;
-            outs.push(out.clone());
-            cur = out;
-        }
+        let (h, w) = (input.shape.height, input.shape.width);
+        let stages = self.layers().len();
+        let outs = match engine {
+            Engine::Frame => {
+                let model = self.model(h, w, stages)?;
+                let mut outs = Vec::new();
+                let mut cur = input.clone();
+                for (i, layer) in model.layers().iter().enumerate() {
+                    let shape = model.shape(i + 1).unwrap_or_default();
+                    let mut out = Tensor::filled(shape, 0i8);
+                    scanline::frame::run_layer(
+                        layer,
+                        model.rounding(),
+                        &cur.data,
+                        cur.shape,
+                        &mut out.data,
+                    )?;
+                    outs.push(out.clone());
+                    cur = out;
+                }
+                outs
+            }
+            Engine::Stream => (1..=stages)
+                .map(|n| run_stream(&self.model(h, w, n)?, input))
+                .collect::<Result<Vec<_>>>()?,
+        };
         Ok(stages_from(outs))
     }
 

@@ -2,6 +2,7 @@
 //! and the `scanline` command line.
 
 pub mod edges;
+pub mod engine;
 pub mod error;
 pub mod kernel;
 pub mod npy;

@@ -4,6 +4,7 @@
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use scanline_host::edges::{Edges, INPUT_QUANT, Stages};
+use scanline_host::engine::Engine;
 use scanline_host::kernel::Kernel;
 use scanline_host::{npy, panel, picture};
 use std::path::{Path, PathBuf};
@@ -51,18 +52,21 @@ struct EdgesArgs {
     /// Max-pool NxN with stride N after the ReLU.
     #[arg(long, value_name = "N")]
     pool: Option<usize>,
-    /// frame: the int8 engine (what the firmware computes); float: the f32 reference.
-    #[arg(long, value_enum, default_value_t = Engine::Frame)]
-    engine: Engine,
+    /// frame: the int8 full-frame engine; stream: the int8 line-buffer engine (what
+    /// the firmware runs; identical results); float: the f32 reference.
+    #[arg(long, value_enum, default_value_t = EngineArg::Frame)]
+    engine: EngineArg,
     /// Also write conv.npy, relu.npy (and pool.npy) here: float32 HxW, real units.
     #[arg(long, value_name = "DIR")]
     npy: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Engine {
+enum EngineArg {
     /// int8 full-frame engine.
     Frame,
+    /// int8 streaming line-buffer engine.
+    Stream,
     /// f32 reference.
     Float,
 }
@@ -121,7 +125,11 @@ fn edges(args: EdgesArgs) -> Result<()> {
         q.scale, q.zero_point
     );
 
-    let frame = edges.dequantize(&edges.run_frame(&picture::to_int8(&image, INPUT_QUANT))?);
+    let engine = match args.engine {
+        EngineArg::Stream => Engine::Stream,
+        _ => Engine::Frame,
+    };
+    let frame = edges.dequantize(&edges.run_int8(engine, &picture::to_int8(&image, INPUT_QUANT))?);
     let float = edges.run_float(&picture::to_real(&image))?;
     for ((name, f), (_, r)) in frame.named().into_iter().zip(float.named()) {
         let max = f
@@ -131,14 +139,14 @@ fn edges(args: EdgesArgs) -> Result<()> {
             .map(|(a, b)| (a - b).abs())
             .fold(0f32, f32::max);
         println!(
-            "{name:>5}: {} , frame vs float max |diff| {:.3} LSB",
+            "{name:>5}: {}, int8 vs float: max |diff| {:.3} LSB",
             f.shape,
             max / q.scale
         );
     }
     let result: &Stages<f32> = match args.engine {
-        Engine::Frame => &frame,
-        Engine::Float => &float,
+        EngineArg::Frame | EngineArg::Stream => &frame,
+        EngineArg::Float => &float,
     };
 
     let out = args
@@ -148,7 +156,7 @@ fn edges(args: EdgesArgs) -> Result<()> {
     panels.push(panel::Panel::map("convolution", &result.conv)?);
     panels.push(panel::Panel::map("after ReLU", &result.relu)?);
     if let (Some(p), Some(n)) = (&result.pool, args.pool) {
-        panels.push(panel::Panel::map(&format!("max-pool {n}x{n}"), p)?);
+        panels.push(panel::Panel::map(format!("max-pool {n}x{n}"), p)?);
     }
     panel::save(&out, &panel::render(&panels)?)?;
     println!("wrote {}", out.display());

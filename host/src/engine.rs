@@ -1,0 +1,79 @@
+//! Engine: runs a core [`Model`] over a whole input tensor with the int8 frame
+//! engine or the streaming line-buffer engine, the two paths the firmware shares.
+
+use crate::{Error, Result, Tensor};
+use scanline::Model;
+use scanline::stream::{Pipeline, PushError};
+
+/// Which int8 engine runs a model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// Whole tensors in memory (`scanline::frame`).
+    Frame,
+    /// One input row at a time through line buffers (`scanline::stream`).
+    Stream,
+}
+
+impl Engine {
+    /// Runs `model` over `input` (shaped like the model's input).
+    pub fn run(self, model: &Model<'_>, input: &Tensor<i8>) -> Result<Tensor<i8>> {
+        match self {
+            Engine::Frame => run_frame(model, input),
+            Engine::Stream => run_stream(model, input),
+        }
+    }
+}
+
+fn check_input(model: &Model<'_>, input: &Tensor<i8>) -> Result<()> {
+    if input.shape != model.input_shape() {
+        return Err(Error::Shape(format!(
+            "the input is {}, the model takes {}",
+            input.shape,
+            model.input_shape()
+        )));
+    }
+    Ok(())
+}
+
+/// The frame engine over a whole tensor.
+///
+/// ```
+/// use scanline::{Activation, Layer, MaxPool2d, Model, Padding, Quant, Rounding, Shape, Window};
+/// use scanline_host::engine::{run_frame, run_stream};
+/// use scanline_host::Tensor;
+/// let q = Quant::new(1.0, 0);
+/// let pool = [Layer::MaxPool(MaxPool2d { window: Window::square(2, 2, Padding::Valid), quant: q, activation: Activation::None })];
+/// let model = Model::new(Shape::new(2, 4, 1), q, &pool, Rounding::Double).unwrap();
+/// let input = Tensor::new(Shape::new(2, 4, 1), vec![1, 5, 2, 0, 3, 4, 7, 6]).unwrap();
+/// assert_eq!(run_frame(&model, &input).unwrap().data, vec![5, 7]);
+/// assert_eq!(run_stream(&model, &input).unwrap().data, vec![5, 7]);
+/// ```
+pub fn run_frame(model: &Model<'_>, input: &Tensor<i8>) -> Result<Tensor<i8>> {
+    check_input(model, input)?;
+    let mut out = Tensor::filled(model.output_shape(), 0i8);
+    let mut scratch = vec![0i8; model.frame_scratch_len()];
+    scanline::frame::run(model, &input.data, &mut out.data, &mut scratch)?;
+    Ok(out)
+}
+
+/// The streaming engine: pushes the input row by row through a [`Pipeline`] in an
+/// arena of exactly [`Model::stream_arena_len`] bytes and collects the rows it emits.
+pub fn run_stream(model: &Model<'_>, input: &Tensor<i8>) -> Result<Tensor<i8>> {
+    check_input(model, input)?;
+    let shape = model.output_shape();
+    let mut arena = vec![0i8; model.stream_arena_len()];
+    let mut pipeline = Pipeline::new(model, &mut arena)?;
+    let mut out = Vec::with_capacity(shape.len());
+    let mut sink = |_y: usize, row: &[i8]| -> core::result::Result<(), ()> {
+        out.extend_from_slice(row);
+        Ok(())
+    };
+    for row in input.data.chunks_exact(input.shape.row_len()) {
+        pipeline.push_row(row, &mut sink).map_err(|e| match e {
+            PushError::Stream(e) => Error::Core(e),
+            PushError::Sink(()) => Error::Invalid("stream sink failed".into()),
+        })?;
+    }
+    pipeline.finish()?;
+    Tensor::new(shape, out)
+}
