@@ -3,7 +3,7 @@
 //! `tf.nn.relu`, `tf.nn.relu6`), used to bound the error of the int8 engine.
 //!
 //! Everything works on owned HWC [`Tensor<f32>`]s and returns a host
-//! [`Error`](crate::Error) (never panics) when shapes or parameters do not fit.
+//! [`Error`] (never panics) when shapes or parameters do not fit.
 //! Window geometry (output sizes, SAME/VALID padding, stride and dilation per axis)
 //! comes from the core's [`Axis`] / [`Window`]: it is never re-derived here.
 //!
@@ -25,21 +25,25 @@
 //! output by **at most 1 output LSB**, with either rounding mode:
 //!
 //! - the int8 engine computes the accumulator exactly, then requantizes: the
-//!   multiplier carries a relative error below 2^-31, and rounding contributes at
-//!   most 0.5 LSB (single rounding) or 0.5 + 0.25 LSB (double rounding: the high
-//!   multiply rounds to half a unit of the final shift, at most 0.25 LSB once the
-//!   second rounding shifts by at least one bit; with no second shift it is exact);
+//!   multiplier carries a relative error below 2^-31; single rounding then errs
+//!   by at most 0.5 LSB, double rounding by at most 0.75 LSB (the high multiply
+//!   errs by half a unit before the final right shift, at most 0.25 LSB when that
+//!   shift is at least one bit, and the shift rounds by 0.5; with no shift only
+//!   the multiply's 0.5 remains);
 //! - the float path rounds once at the end (0.5 LSB) after an f32 sum whose error
-//!   is at most `K * 2^-24 * Σ|w x|` for `K` taps. For the layers tested (up to
-//!   7x7x8 = 392 taps, output scale from the output's range) `float_bound.rs`
-//!   measures it against an f64 sum wherever the activation does not clamp: at
-//!   most 0.009 LSB over 600 random layers (it asserts < 0.1). Where the output
-//!   clamps, the error is irrelevant (it can exceed an LSB there: a ReLU6 or
-//!   ReLU_N1_TO_1 range makes the LSB small next to large clamped sums);
-//! - so the two integers differ by less than 2, that is by at most 1 (and 1 does
-//!   happen: 0.04% of conv and 0.14% of depthwise outputs in that test); the
-//!   activation clamps are monotone and the same on both sides (both derived from
-//!   `round(v / scale)` in f32), so clamping keeps the bound.
+//!   is at most about `K * 2^-24 * Σ|w x|` for `K` taps (the f32 roundings of
+//!   `q * scale` and of the bias are 2^-24 relative each, far smaller). For the
+//!   layers tested (up to 7x7x8 = 392 taps, output scale from the output's range)
+//!   `float_bound.rs` measures it against an f64 sum wherever the activation does
+//!   not clamp: typically below 0.01 LSB, at most about 0.12 LSB over 60,000
+//!   random layers (the worst cases are narrow ReLU6 / ReLU_N1_TO_1 output
+//!   ranges, whose small LSB sits next to large sums); the test asserts < 0.5.
+//!   Where the output clamps, the error is irrelevant (it can exceed an LSB there);
+//! - so the two integers differ by less than 2 (0.75 + 0.5 + 0.5), that is by at
+//!   most 1 — and 1 does happen, for about 0.05% of conv and 0.1% of depthwise
+//!   outputs in that test. The activation clamps are monotone and the same on both
+//!   sides (both derived from `round(v / scale)` in f32), so clamping keeps the
+//!   bound.
 //!
 //! # Examples
 //!

@@ -5,9 +5,11 @@
 //! Why (see `scanline_host::reference`): both sides round a value within a fraction
 //! of an LSB of the exact `acc * real_multiplier`; the int8 side rounds twice
 //! (at most 0.75 LSB with double rounding, 0.5 with single), the float side once
-//! (0.5 LSB) after an f32 sum whose error this test measures against an f64 sum and
-//! bounds (well below 0.1 LSB for these sizes). Two integers closer than 2 differ
-//! by at most 1; the activation clamps are the same monotone maps on both sides.
+//! (0.5 LSB) after an f32 sum whose error this test measures against an f64 sum
+//! wherever the output is not clamped, and asserts below 0.5 LSB (seen: at most
+//! about 0.12 LSB over 60,000 random layers, typically below 0.01). So the two sit
+//! closer than 2 and, being integers, differ by at most 1; the activation clamps are
+//! the same monotone maps on both sides.
 //!
 //! Max-pooling needs no arithmetic, so there the two agree exactly; a standalone
 //! ReLU / ReLU6 requantizes once and stays within 1 LSB as well.
@@ -295,19 +297,28 @@ fn linear_f64(layer: &FloatLayer, input: &Tensor<f32>) -> Vec<f64> {
     v
 }
 
+/// Cases per property: `default`, or `PROPTEST_CASES` from the environment for a
+/// longer stress run (e.g. `PROPTEST_CASES=40000`).
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 500, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(500), failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn conv_within_one_lsb_of_float(seed in any::<u64>()) {
         let o = run_case(seed, false).map_err(TestCaseError::fail)?;
-        prop_assert!(o.f32_error < 0.1, "f32 sum error {} LSB", o.f32_error);
+        prop_assert!(o.f32_error < 0.5, "f32 sum error {} LSB", o.f32_error);
     }
 
     #[test]
     fn depthwise_within_one_lsb_of_float(seed in any::<u64>()) {
         let o = run_case(seed, true).map_err(TestCaseError::fail)?;
-        prop_assert!(o.f32_error < 0.1, "f32 sum error {} LSB", o.f32_error);
+        prop_assert!(o.f32_error < 0.5, "f32 sum error {} LSB", o.f32_error);
     }
 }
 
@@ -410,7 +421,7 @@ fn relu_case(seed: u64) -> Result<(), String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 500, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(500), failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn maxpool_equals_float(seed in any::<u64>()) {
@@ -423,13 +434,16 @@ proptest! {
     }
 }
 
+/// Seeds of [`bound_statistics`].
+const STAT_SEEDS: u64 = 300;
+
 /// Fixed seeds, with a summary on stderr (`--nocapture`): how often the two differ
 /// by one, and the largest f32 summation error seen.
 #[test]
 fn bound_statistics() {
     for depthwise in [false, true] {
         let mut total = Outcome::default();
-        for seed in 0..300u64 {
+        for seed in 0..STAT_SEEDS {
             let o = run_case(seed.wrapping_mul(0x2545_f491_4f6c_dd1d), depthwise)
                 .unwrap_or_else(|e| panic!("seed {seed}: {e}"));
             total.outputs += o.outputs;
@@ -446,6 +460,6 @@ fn bound_statistics() {
             100.0 * total.off_by_one as f64 / total.outputs as f64,
             total.f32_error
         );
-        assert!(total.f32_error < 0.1);
+        assert!(total.f32_error < 0.5);
     }
 }

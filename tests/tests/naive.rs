@@ -435,8 +435,17 @@ fn check_engine(
     Ok(())
 }
 
+/// Cases per property: `default`, or `PROPTEST_CASES` from the environment for a
+/// longer stress run (e.g. `PROPTEST_CASES=40000`).
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 1000, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(1000), failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn conv_matches_naive((k, size, flags, rest) in conv_params()) {
