@@ -70,7 +70,9 @@ impl Edges {
     /// ```
     /// use scanline_host::edges::Edges;
     /// let e = Edges::new("laplacian8".parse().unwrap(), 1, Some(2)).unwrap();
-    /// assert_eq!(e.output_quant().zero_point, -1);
+    /// let q = e.output_quant();
+    /// // The response of laplacian8 to [0, 1] inputs spans [-8, 8]: both ends fit.
+    /// assert!(q.dequantize(-128) <= -8.0 && q.dequantize(127) >= 8.0);
     /// ```
     pub fn new(kernel: Kernel, channels: usize, pool: Option<usize>) -> Result<Self> {
         if channels != 1 && channels != 3 {
@@ -183,18 +185,22 @@ impl Edges {
     /// The validated int8 model for an input of `height` x `width`, up to and
     /// including layer `stages - 1` (1: conv, 2: +ReLU, 3: +pool).
     pub fn model(&self, height: usize, width: usize, stages: usize) -> Result<Model<'_>> {
+        if let Some(p) = self.pool
+            && (p > height || p > width)
+        {
+            return Err(Error::Invalid(format!(
+                "--pool {p} does not fit the {width}x{height} image"
+            )));
+        }
         let layers = self.layers();
         let n = stages.min(layers.len());
         let shape = Shape::new(height, width, self.channels);
-        Model::new(shape, INPUT_QUANT, &layers[..n], Rounding::Double).map_err(|e| match e {
-            scanline::Error::EmptyOutput { .. } => Error::Invalid(format!(
-                "--pool {} does not fit the {}x{} image",
-                self.pool.unwrap_or(0),
-                height,
-                width
-            )),
-            e => Error::Core(e),
-        })
+        Ok(Model::new(
+            shape,
+            INPUT_QUANT,
+            &layers[..n],
+            Rounding::Double,
+        )?)
     }
 
     fn check_input<T>(&self, input: &Tensor<T>) -> Result<()> {
