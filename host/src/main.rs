@@ -106,12 +106,9 @@ fn edges(args: EdgesArgs) -> Result<()> {
     let edges = Edges::new(kernel, c, args.pool)?;
     let q = edges.output_quant();
     println!(
-        "{}: {}x{}, {} channel{}; kernel {} ({}), int8 weight scale {:.6}",
+        "{}: {} (HxWxC); kernel {} ({}), int8 weight scale {:.6}",
         args.image.display(),
-        image.shape.width,
-        image.shape.height,
-        c,
-        if c == 1 { "" } else { "s" },
+        image.shape,
         edges.kernel().name(),
         if edges.kernel().is_exact() {
             "exact in int8"
