@@ -193,13 +193,7 @@ impl Conv2d<'_> {
         rounding: Rounding,
     ) {
         let win = &self.window;
-        let dy = win.height.dilation as isize;
-        let y0 = win.height.first_tap(oy, win.pad_top(input.height));
-        let (ky_lo, ky_hi) = win.height.tap_range(y0, input.height);
-        let mut taps: [&[i8]; MAX_KERNEL] = [&[]; MAX_KERNEL];
-        for (ky, tap) in taps.iter_mut().enumerate().take(ky_hi).skip(ky_lo) {
-            *tap = rows.row(y0 + ky as isize * dy).unwrap_or(&[]);
-        }
+        let (taps, ky_lo, ky_hi) = crate::rows::gather(rows, win, input.height, oy);
         let taps = &taps[ky_lo..ky_hi];
         if self.in_channels == 1 {
             self.row_by_taps(taps, ky_lo, input, out, rounding);

@@ -91,18 +91,13 @@ impl DepthwiseConv2d<'_> {
     ) {
         let win = &self.window;
         let kw = win.width.kernel;
-        let (dy, dx) = (win.height.dilation as isize, win.width.dilation as isize);
+        let dx = win.width.dilation as isize;
         let ci = self.in_channels;
         let dm = self.depth_multiplier;
         let co = self.out_channels();
         let out_w = win.width.output(input.width, win.padding);
         let pad_left = win.pad_left(input.width);
-        let y0 = win.height.first_tap(oy, win.pad_top(input.height));
-        let (ky_lo, ky_hi) = win.height.tap_range(y0, input.height);
-        let mut taps: [&[i8]; MAX_KERNEL] = [&[]; MAX_KERNEL];
-        for (ky, tap) in taps.iter_mut().enumerate().take(ky_hi).skip(ky_lo) {
-            *tap = rows.row(y0 + ky as isize * dy).unwrap_or(&[]);
-        }
+        let (taps, ky_lo, ky_hi) = crate::rows::gather(rows, win, input.height, oy);
         let (lo, hi) = self.activation.bounds(self.output);
         let zp = self.input.zero_point;
         for oc in 0..co {

@@ -54,3 +54,22 @@ impl Rows for Tensor<'_> {
         self.data.get(start..start + n)
     }
 }
+
+/// The input rows read by the taps of output row `oy` of a convolution window,
+/// fetched once per output row: `(rows, lo, hi)` where `rows[lo..hi]` are the taps
+/// that fall inside the image (the others are padding and contribute nothing).
+pub(crate) fn gather<'r, R: Rows + ?Sized>(
+    rows: &'r R,
+    window: &crate::Window,
+    height: usize,
+    oy: usize,
+) -> ([&'r [i8]; crate::conv::MAX_KERNEL], usize, usize) {
+    let axis = window.height;
+    let y0 = axis.first_tap(oy, window.pad_top(height));
+    let (lo, hi) = axis.tap_range(y0, height);
+    let mut taps: [&[i8]; crate::conv::MAX_KERNEL] = [&[]; crate::conv::MAX_KERNEL];
+    for (ky, tap) in taps.iter_mut().enumerate().take(hi).skip(lo) {
+        *tap = rows.row(y0 + (ky * axis.dilation) as isize).unwrap_or(&[]);
+    }
+    (taps, lo, hi)
+}
