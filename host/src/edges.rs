@@ -244,7 +244,7 @@ impl Edges {
                 .map(|n| run_stream(&self.model(h, w, n)?, input))
                 .collect::<Result<Vec<_>>>()?,
         };
-        Ok(stages_from(outs))
+        stages_from(outs)
     }
 
     /// Runs the f32 reference (TensorFlow's float semantics) over real pixels
@@ -284,7 +284,7 @@ impl Edges {
             cur = layer.run(&cur)?;
             outs.push(cur.clone());
         }
-        Ok(stages_from(outs))
+        stages_from(outs)
     }
 
     /// Dequantizes int8 results to real values.
