@@ -295,13 +295,12 @@ impl Edges {
 }
 
 /// Builds [`Stages`] from the per-layer outputs, in order.
-pub(crate) fn stages_from<T>(outs: Vec<Tensor<T>>) -> Stages<T> {
+fn stages_from<T>(outs: Vec<Tensor<T>>) -> Result<Stages<T>> {
     let mut it = outs.into_iter();
-    let conv = it.next().expect("conv stage");
-    let relu = it.next().expect("relu stage");
-    Stages {
-        conv,
-        relu,
-        pool: it.next(),
+    match (it.next(), it.next(), it.next()) {
+        (Some(conv), Some(relu), pool) => Ok(Stages { conv, relu, pool }),
+        _ => Err(Error::Invalid(
+            "the walkthrough produced fewer than two stages".into(),
+        )),
     }
 }
