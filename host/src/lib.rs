@@ -5,6 +5,7 @@ pub mod edges;
 pub mod engine;
 pub mod error;
 pub mod kernel;
+pub mod network;
 pub mod npy;
 pub mod panel;
 pub mod picture;
