@@ -4,6 +4,7 @@
 pub mod edges;
 pub mod engine;
 pub mod error;
+pub mod info;
 pub mod kernel;
 pub mod network;
 pub mod npy;
