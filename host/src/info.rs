@@ -245,7 +245,7 @@ pub fn grouped(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);
@@ -321,7 +321,12 @@ pub fn report(net: &Network, width: Option<usize>) -> Result<String> {
     };
     out.push_str(&format!(
         "input:  {}\n",
-        io(s.input, model.input_quant(), import.float_input(), "QUANTIZE to int8")
+        io(
+            s.input,
+            model.input_quant(),
+            import.float_input(),
+            "QUANTIZE to int8"
+        )
     ));
     out.push_str(&format!(
         "output: {}\n",
@@ -342,8 +347,8 @@ pub fn report(net: &Network, width: Option<usize>) -> Result<String> {
 
     let mut rows = vec![
         [
-            "op", "operator", "input", "output", "window", "act", "in s/zp", "out s/zp",
-            "weights", "MACs", "weight B", "stream B", "frame B",
+            "op", "operator", "input", "output", "window", "act", "in s/zp", "out s/zp", "weights",
+            "MACs", "weight B", "stream B", "frame B",
         ]
         .map(String::from)
         .to_vec(),
@@ -404,7 +409,9 @@ pub fn report(net: &Network, width: Option<usize>) -> Result<String> {
     ];
     out.push_str(&table(&rows, &right));
     if !s.edges.is_empty() {
-        out.push_str("(QUANTIZE / DEQUANTIZE convert the float input / output; not counted below)\n");
+        out.push_str(
+            "(QUANTIZE / DEQUANTIZE convert the float input / output; not counted below)\n",
+        );
     }
     out.push('\n');
     let ratio = if s.stream_arena > 0 {

@@ -689,7 +689,10 @@ mod tests {
         let path = temp("f32.npy");
         npy::write_f32(&path, &[1, 7, 9, 3], &[0.0; 189]).unwrap();
         let e = n.input_from_npy(&path).unwrap_err().to_string();
-        assert!(e.contains("expected int8") && e.contains("found float32"), "{e}");
+        assert!(
+            e.contains("expected int8") && e.contains("found float32"),
+            "{e}"
+        );
         npy::write_i8(&path, &[1, 9, 7, 3], &[0; 189]).unwrap();
         let e = n.input_from_npy(&path).unwrap_err().to_string();
         assert!(
@@ -700,7 +703,10 @@ mod tests {
         let f = net("float_conv3x3_relu_pool2");
         npy::write_i8(&path, &[1, 16, 16, 1], &[0; 256]).unwrap();
         let e = f.input_from_npy(&path).unwrap_err().to_string();
-        assert!(e.contains("expected float32") && e.contains("found int8"), "{e}");
+        assert!(
+            e.contains("expected float32") && e.contains("found int8"),
+            "{e}"
+        );
         std::fs::remove_file(&path).unwrap();
     }
 
@@ -708,14 +714,22 @@ mod tests {
     fn image_input_is_pixel_minus_128_for_the_walkthrough() {
         for case in ["walkthrough", "walkthrough_float"] {
             let n = net(case);
-            let input = n.input_from_image(fixture(case, "input.png"), false).unwrap();
+            let input = n
+                .input_from_image(fixture(case, "input.png"), false)
+                .unwrap();
             let pixels = picture::load(fixture(case, "input.png"), Channels::Rgb).unwrap();
-            let want: Vec<i8> = pixels.data.iter().map(|&p| (p as i32 - 128) as i8).collect();
+            let want: Vec<i8> = pixels
+                .data
+                .iter()
+                .map(|&p| (p as i32 - 128) as i8)
+                .collect();
             assert!(input.int8.data == want, "{case}");
         }
         // ... which is the int8 fixture's input.npy.
         let n = net("walkthrough");
-        let input = n.input_from_image(fixture("walkthrough", "input.png"), false).unwrap();
+        let input = n
+            .input_from_image(fixture("walkthrough", "input.png"), false)
+            .unwrap();
         let (_, want) = npy::read_i8(fixture("walkthrough", "input.npy")).unwrap();
         assert!(input.int8.data == want);
         // The float model's real input is p / 255 itself.
@@ -731,7 +745,9 @@ mod tests {
     fn image_of_the_wrong_size_needs_resize() {
         let n = net("conv3x3_c1_same_relu_pool2"); // 16x16x1
         let path = temp("small.png");
-        image::GrayImage::from_pixel(5, 4, image::Luma([200])).save(&path).unwrap();
+        image::GrayImage::from_pixel(5, 4, image::Luma([200]))
+            .save(&path)
+            .unwrap();
         let e = n.input_from_image(&path, false).unwrap_err().to_string();
         assert!(e.contains("4x5") && e.contains("16x16"), "{e}");
         let input = n.input_from_image(&path, true).unwrap();
@@ -772,7 +788,10 @@ mod tests {
     fn unknown_output_extension_is_an_error() {
         let out = Output::Float(Tensor::filled(Shape::new(1, 1, 1), 0.0));
         let e = out.save(temp("out.bmp")).unwrap_err().to_string();
-        assert!(e.ends_with("unknown output extension (use .npy or .png)"), "{e}");
+        assert!(
+            e.ends_with("unknown output extension (use .npy or .png)"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -782,7 +801,9 @@ mod tests {
         assert_eq!(m.input_shape(), Shape::new(30, 320, 1));
         let base = n.import().unwrap().model().stream_arena_len();
         assert!(m.stream_arena_len() > base);
-        let e = net("conv7x7_c8_valid_nobias").model_for_width(3).unwrap_err();
+        let e = net("conv7x7_c8_valid_nobias")
+            .model_for_width(3)
+            .unwrap_err();
         assert!(e.to_string().contains("at width 3"), "{e}");
     }
 }

@@ -279,8 +279,7 @@ pub fn mosaic(panels: &[Panel], min_height: u32) -> Result<RgbImage> {
     }
     let (total_w, total_h) = mosaic_size(panels, min_height);
     let layout = MosaicLayout::of(panels, min_height);
-    if total_w as u64 * total_h as u64 > MAX_PIXELS || total_w == u32::MAX || total_h == u32::MAX
-    {
+    if total_w as u64 * total_h as u64 > MAX_PIXELS || total_w == u32::MAX || total_h == u32::MAX {
         return Err(Error::Invalid(format!(
             "the mosaic would be {total_w}x{total_h} pixels, more than {MAX_PIXELS}"
         )));

@@ -79,7 +79,11 @@ where
 {
     let out = scanline(args);
     let err = stderr(&out);
-    assert!(!out.status.success(), "expected failure, got: {}", stdout(&out));
+    assert!(
+        !out.status.success(),
+        "expected failure, got: {}",
+        stdout(&out)
+    );
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(!err.contains("panicked"), "{err}");
     assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err}");
@@ -236,7 +240,10 @@ fn image_input_equals_the_npy_it_was_made_from() {
             let from_npy = run(case, engine, &fixture(case, "input.npy"), "npy");
             let a = npy::read_any(&from_png).unwrap();
             let b = npy::read_any(&from_npy).unwrap();
-            assert!(identical(&a, &b), "{case} {engine}: png and npy inputs differ");
+            assert!(
+                identical(&a, &b),
+                "{case} {engine}: png and npy inputs differ"
+            );
             if engine != "float" {
                 let want = npy::read_any(fixture(case, "expected.npy")).unwrap();
                 assert!(identical(&a, &want), "{case} {engine}");
@@ -267,7 +274,10 @@ fn resize_adapts_an_image_of_another_size() {
         }
         a
     };
-    fails(args(false), "the image is 48x64 (HxW), the model takes 30x40");
+    fails(
+        args(false),
+        "the image is 48x64 (HxW), the model takes 30x40",
+    );
     ok(args(true));
     let (shape, _) = npy::read_i8(&out).unwrap();
     assert_eq!(shape, [1, 3, 5, 32]);
@@ -404,7 +414,13 @@ fn bad_inputs_give_one_line_errors() {
     std::fs::write(&truncated, &bytes[..bytes.len() / 3]).unwrap();
     fails(run_with(&truncated, &input, &out), "malformed model file");
     fails(
-        ["compare".as_ref(), "--model".as_ref(), truncated.as_os_str(), "--input".as_ref(), input.as_os_str()],
+        [
+            "compare".as_ref(),
+            "--model".as_ref(),
+            truncated.as_os_str(),
+            "--input".as_ref(),
+            input.as_os_str(),
+        ],
         "truncated.tflite: malformed model file",
     );
 
@@ -472,12 +488,20 @@ fn help_texts_describe_the_commands() {
         assert!(top.contains(cmd), "{top}");
     }
     let run = ok(["run", "--help"]);
-    for word in ["--model", "--input", "--output", "--engine", "--resize", ".npy", ".png"] {
+    for word in [
+        "--model", "--input", "--output", "--engine", "--resize", ".npy", ".png",
+    ] {
         assert!(run.contains(word), "run --help lacks {word}:\n{run}");
     }
     assert!(run.contains("[default: stream]"), "{run}");
     let info = ok(["info", "--help"]);
-    assert!(info.contains("--width") && info.contains("full-frame"), "{info}");
+    assert!(
+        info.contains("--width") && info.contains("full-frame"),
+        "{info}"
+    );
     let compare = ok(["compare", "--help"]);
-    assert!(compare.contains("--diff") && compare.contains("PSNR"), "{compare}");
+    assert!(
+        compare.contains("--diff") && compare.contains("PSNR"),
+        "{compare}"
+    );
 }
