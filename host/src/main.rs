@@ -9,6 +9,8 @@ use scanline_host::engine::Engine;
 use scanline_host::kernel::Kernel;
 use scanline_host::network::{self, Network};
 use scanline_host::{npy, panel, picture};
+use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -296,8 +298,8 @@ fn run(args: RunArgs) -> Result<()> {
     let elapsed = start.elapsed();
     output.save(&args.output)?;
     let s = output.shape();
-    println!(
-        "{}: [1, {}, {}, {}] {} from the {} engine in {:.2} ms",
+    emit(&format!(
+        "{}: [1, {}, {}, {}] {} from the {} engine in {:.2} ms\n",
         args.output.display(),
         s.height,
         s.width,
@@ -305,8 +307,7 @@ fn run(args: RunArgs) -> Result<()> {
         output.dtype(),
         engine.name(),
         elapsed.as_secs_f64() * 1e3
-    );
-    Ok(())
+    ))
 }
 
 fn info(args: InfoArgs) -> Result<()> {
@@ -314,8 +315,7 @@ fn info(args: InfoArgs) -> Result<()> {
         bail!("--width must be at least 1");
     }
     let net = Network::load(&args.model)?;
-    print!("{}", scanline_host::info::report(&net, args.width)?);
-    Ok(())
+    emit(&scanline_host::info::report(&net, args.width)?)
 }
 
 fn compare(args: CompareArgs) -> Result<()> {
@@ -329,40 +329,56 @@ fn compare(args: CompareArgs) -> Result<()> {
     let c = net.compare(&input)?;
     let n = c.stream.data.len();
     let s = c.stream.shape;
-    println!(
+    let mut report = String::new();
+    writeln!(
+        report,
         "{} on {}: output {s} int8 (scale {:.6}, zero point {})",
         args.model.display(),
         args.input.display(),
         c.quant.scale,
         c.quant.zero_point
-    );
+    )?;
     let differ = c.frame_stream_differences();
     if differ == 0 {
-        println!("frame == stream: identical ({n} values)");
+        writeln!(report, "frame == stream: identical ({n} values)")?;
     } else {
-        println!("frame == stream: NO, {differ} of {n} values differ");
+        writeln!(report, "frame == stream: NO, {differ} of {n} values differ")?;
     }
     let e = c.error()?;
-    println!(
+    writeln!(
+        report,
         "int8 vs float:   max {:.3} LSB, mean {:.3} LSB, PSNR {:.1} dB (over the int8 range, peak 255 LSB)",
         e.max_lsb, e.mean_lsb, e.psnr_db
-    );
+    )?;
     if e.clipped > 0 {
-        println!(
+        writeln!(
+            report,
             "                 {} float values beyond the int8 output range (clipped before measuring)",
             e.clipped
-        );
+        )?;
     }
     if let Some(path) = &args.diff {
         panel::save(path, &c.diff_picture()?)?;
-        println!(
+        writeln!(
+            report,
             "{}: |int8 - float| in LSBs, one tile per channel, shared range 0..{:.3}",
             path.display(),
             e.max_lsb
-        );
+        )?;
     }
+    emit(&report)?;
     if differ != 0 {
         bail!("frame and stream engines differ in {differ} of {n} values");
     }
     Ok(())
+}
+
+/// Writes `text` to standard output; a closed pipe (`scanline info | head`) is not
+/// an error.
+fn emit(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
 }

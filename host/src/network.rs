@@ -785,6 +785,42 @@ mod tests {
     }
 
     #[test]
+    fn comparison_counts_frame_stream_differences() {
+        let s = Shape::new(1, 3, 1);
+        let frame = Tensor::new(s, vec![1i8, 2, 3]).unwrap();
+        let c = Comparison {
+            stream: Tensor::new(s, vec![1i8, 5, 4]).unwrap(),
+            frame,
+            float: Tensor::new(s, vec![1.0f32, 2.0, 3.0]).unwrap(),
+            quant: Quant::new(1.0, 0),
+        };
+        assert_eq!(c.frame_stream_differences(), 2);
+        assert_eq!(c.diff().unwrap().data, vec![0.0, 3.0, 1.0]);
+        assert!(c.diff_picture().is_ok());
+    }
+
+    #[test]
+    fn png_output_is_a_mosaic_of_every_channel() {
+        let t = Tensor::new(
+            Shape::new(2, 3, 5),
+            (0..30).map(|v| v as f32).collect::<Vec<_>>(),
+        )
+        .unwrap();
+        let panels = panel::channel_maps(&t, MapRange::PerMap).unwrap();
+        assert_eq!(panels.len(), 5);
+        let img = feature_maps(&t).unwrap();
+        assert_eq!(
+            img.dimensions(),
+            panel::mosaic_size(&panels, panel::MIN_TILE)
+        );
+        let path = temp("maps.png");
+        Output::Float(t).save(&path).unwrap();
+        let back = image::open(&path).unwrap();
+        assert_eq!((back.width(), back.height()), img.dimensions());
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    #[test]
     fn unknown_output_extension_is_an_error() {
         let out = Output::Float(Tensor::filled(Shape::new(1, 1, 1), 0.0));
         let e = out.save(temp("out.bmp")).unwrap_err().to_string();

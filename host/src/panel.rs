@@ -805,4 +805,26 @@ mod tests {
         let e = save(&no_dir, &fig).unwrap_err();
         assert!(matches!(e, Error::Io { .. }), "{e:?}");
     }
+
+    #[test]
+    fn mosaic_grid_and_enlargement() {
+        // 5 maps of 4x6: a 3-column grid of 2 rows, each image enlarged 16x to 64x96.
+        let t = Tensor::filled(Shape::new(4, 6, 5), 1.0f32);
+        let panels = channel_maps(&t, MapRange::PerMap).unwrap();
+        let l = MosaicLayout::of(&panels, MIN_TILE);
+        assert_eq!((l.columns, l.image_w, l.image_h), (3, 96, 64));
+        let tile_w = l.tile_w.max(96);
+        let (w, h) = mosaic_size(&panels, MIN_TILE);
+        assert_eq!(w, 2 * MARGIN + 3 * tile_w + 2 * GAP);
+        assert_eq!(h, 2 * MARGIN + 2 * l.tile_h + GAP);
+        let fig = mosaic(&panels, MIN_TILE).unwrap();
+        assert_eq!(fig.dimensions(), (w, h));
+        // Titles are drawn: some ink in the first tile's title row.
+        assert!((0..w).any(|x| is_ink(fig.get_pixel(x, MARGIN + 4))));
+        assert!(mosaic(&[], MIN_TILE).is_err());
+        // A shared range colours a constant map by its place in that range.
+        let half = Tensor::filled(Shape::new(1, 1, 1), 0.5f32);
+        let p = Panel::map_in("x", &half, MapRange::Shared(0.0, 1.0)).unwrap();
+        assert_eq!(p.image().get_pixel(0, 0).0, viridis(0.5));
+    }
 }
