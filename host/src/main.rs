@@ -18,7 +18,16 @@ use std::time::Instant;
 /// with TensorFlow Lite, from a whole photo on the PC to one camera line at a time
 /// on a microcontroller.
 #[derive(Parser)]
-#[command(name = "scanline", version, about, long_about = None)]
+#[command(
+    name = "scanline",
+    version,
+    after_help = "Examples:\n  \
+    scanline edges photo.png --pool 2\n  \
+    scanline run --model model.tflite --input photo.png --output maps.png\n  \
+    scanline run --model model.tflite --input input.npy --output out.npy --engine frame\n  \
+    scanline info --model model.tflite --width 320\n  \
+    scanline compare --model model.tflite --input input.npy --diff diff.png"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -329,10 +329,19 @@ impl Comparison {
 }
 
 /// A `.tflite` model loaded on the host: the file's bytes, checked to import.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Network {
     path: PathBuf,
     bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for Network {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Network")
+            .field("path", &self.path)
+            .field("bytes", &self.bytes.len())
+            .finish()
+    }
 }
 
 impl Network {
