@@ -341,11 +341,16 @@ fn compare(args: CompareArgs) -> Result<()> {
     let mut report = String::new();
     writeln!(
         report,
-        "{} on {}: output {s} int8 (scale {:.6}, zero point {})",
+        "{} on {}: output {s} int8 (scale {:.6}, zero point {}){}",
         args.model.display(),
         args.input.display(),
         c.quant.scale,
-        c.quant.zero_point
+        c.quant.zero_point,
+        if net.import()?.float_output().is_some() {
+            ", compared before the DEQUANTIZE"
+        } else {
+            ""
+        }
     )?;
     let differ = c.frame_stream_differences();
     if differ == 0 {
