@@ -30,6 +30,14 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// A `.tflite` model file is malformed or uses something scanline does not run.
+    #[error("{}: {message}", path.display())]
+    Model {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong (the core's error text).
+        message: String,
+    },
     /// A kernel given on the command line is malformed.
     #[error("kernel: {0}")]
     Kernel(String),

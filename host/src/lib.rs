@@ -4,7 +4,9 @@
 pub mod edges;
 pub mod engine;
 pub mod error;
+pub mod info;
 pub mod kernel;
+pub mod network;
 pub mod npy;
 pub mod panel;
 pub mod picture;

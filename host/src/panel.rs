@@ -111,6 +111,27 @@ impl Panel {
     /// assert!(Panel::map("rgb", &Tensor::filled(Shape::new(2, 2, 3), 0.0f32)).is_err());
     /// ```
     pub fn map(title: impl Into<String>, map: &Tensor<f32>) -> Result<Self> {
+        Self::map_in(title, map, MapRange::PerMap)
+    }
+
+    /// A single-channel map coloured with viridis over `range`: its own minimum
+    /// to maximum ([`MapRange::PerMap`], as [`Panel::map`]) or a given range shared
+    /// with other maps (values outside it take the end colours). The caption gives
+    /// the map's own range either way.
+    ///
+    /// # Errors
+    ///
+    /// As [`Panel::map`].
+    ///
+    /// ```
+    /// use scanline::Shape;
+    /// use scanline_host::{Tensor, panel::{MapRange, Panel}};
+    /// let m = Tensor::new(Shape::new(1, 2, 1), vec![0.0f32, 1.0]).unwrap();
+    /// let p = Panel::map_in("diff", &m, MapRange::Shared(0.0, 4.0)).unwrap();
+    /// assert_eq!(p.range(), Some((0.0, 4.0)));
+    /// assert_eq!(p.caption(), Some("min 0.00  max 1.00"));
+    /// ```
+    pub fn map_in(title: impl Into<String>, map: &Tensor<f32>, range: MapRange) -> Result<Self> {
         let title = title.into();
         if map.shape.channels != 1 {
             return Err(Error::Shape(format!(
@@ -121,8 +142,13 @@ impl Panel {
         let (w, h) = dimensions(&title, map)?;
         let values = || map.data.iter().copied().filter(|v| !v.is_nan());
         let finite = || values().filter(|v| v.is_finite());
-        let lo = finite().fold(f32::INFINITY, f32::min);
-        let hi = finite().fold(f32::NEG_INFINITY, f32::max);
+        let (lo, hi) = match range {
+            MapRange::PerMap => (
+                finite().fold(f32::INFINITY, f32::min),
+                finite().fold(f32::NEG_INFINITY, f32::max),
+            ),
+            MapRange::Shared(lo, hi) => (lo, hi),
+        };
         let span = hi as f64 - lo as f64;
         let lut = viridis_table();
         let colour = |v: f32| -> Rgb<u8> {
@@ -134,7 +160,7 @@ impl Panel {
             } else if v == f32::NEG_INFINITY || span <= 0.0 {
                 0.0
             } else {
-                (v as f64 - lo as f64) / span
+                ((v as f64 - lo as f64) / span).clamp(0.0, 1.0)
             };
             lut[((t * 256.0) as usize).min(255)]
         };
@@ -181,6 +207,176 @@ impl Panel {
     /// The panel's image before scaling.
     pub fn image(&self) -> &RgbImage {
         &self.image
+    }
+}
+
+/// The range a map's colours span.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MapRange {
+    /// The map's own finite minimum to maximum.
+    PerMap,
+    /// A fixed range, shared by several maps so that their colours compare.
+    Shared(f32, f32),
+}
+
+/// One map panel per channel of an HWC tensor, titled `channel c`.
+///
+/// # Errors
+///
+/// [`Error::Shape`] for an empty tensor or data that does not fill its shape.
+///
+/// ```
+/// use scanline::Shape;
+/// use scanline_host::{Tensor, panel::{self, MapRange}};
+/// let t = Tensor::new(Shape::new(1, 2, 2), vec![0.0f32, 1.0, 2.0, 3.0]).unwrap();
+/// let panels = panel::channel_maps(&t, MapRange::PerMap).unwrap();
+/// assert_eq!(panels[1].title(), "channel 1");
+/// assert_eq!(panels[1].caption(), Some("min 1.00  max 3.00"));
+/// ```
+pub fn channel_maps(t: &Tensor<f32>, range: MapRange) -> Result<Vec<Panel>> {
+    let s = t.shape;
+    if t.data.len() != s.len() || s.is_empty() {
+        return Err(Error::Shape(format!(
+            "{} values cannot make maps of a {s} tensor",
+            t.data.len()
+        )));
+    }
+    let plane = scanline::Shape::new(s.height, s.width, 1);
+    (0..s.channels)
+        .map(|c| {
+            let data = t.data.iter().skip(c).step_by(s.channels).copied().collect();
+            Panel::map_in(format!("channel {c}"), &Tensor::new(plane, data)?, range)
+        })
+        .collect()
+}
+
+/// Smallest image height of a [`mosaic`] tile that the CLI asks for: small maps
+/// are enlarged (by a whole factor, nearest neighbour) to at least this.
+pub const MIN_TILE: u32 = 64;
+
+/// Composes panels into a grid (`ceil(sqrt(n))` columns): each tile is a title,
+/// the panel's image enlarged by the whole factor that makes the first image at
+/// least `min_height` pixels high (nearest neighbour; every image is scaled to
+/// that size), and its caption. Tiles are as wide as the widest title, caption or
+/// image, separated by [`GAP`], with a [`MARGIN`] around the grid.
+///
+/// # Errors
+///
+/// [`Error::Invalid`] if there is no panel or the figure would exceed
+/// [`MAX_PIXELS`].
+///
+/// ```
+/// use scanline::Shape;
+/// use scanline_host::{Tensor, panel::{self, MapRange}};
+/// let t = Tensor::filled(Shape::new(4, 4, 5), 1.0f32);
+/// let panels = panel::channel_maps(&t, MapRange::PerMap).unwrap();
+/// let fig = panel::mosaic(&panels, 32).unwrap();
+/// assert_eq!(fig.height(), panel::mosaic_size(&panels, 32).1);
+/// ```
+pub fn mosaic(panels: &[Panel], min_height: u32) -> Result<RgbImage> {
+    if panels.is_empty() {
+        return Err(Error::Invalid("a mosaic needs at least one panel".into()));
+    }
+    let (total_w, total_h) = mosaic_size(panels, min_height);
+    let layout = MosaicLayout::of(panels, min_height);
+    if total_w as u64 * total_h as u64 > MAX_PIXELS || total_w == u32::MAX || total_h == u32::MAX {
+        return Err(Error::Invalid(format!(
+            "the mosaic would be {total_w}x{total_h} pixels, more than {MAX_PIXELS}"
+        )));
+    }
+    let mut fig = RgbImage::from_pixel(total_w, total_h, BACKGROUND);
+    for (i, p) in panels.iter().enumerate() {
+        let (col, row) = ((i % layout.columns) as u32, (i / layout.columns) as u32);
+        let x = MARGIN + col * (layout.tile_w + GAP);
+        let y = MARGIN + row * (layout.tile_h + GAP);
+        let centre = |w: u32| x + (layout.tile_w - w.min(layout.tile_w)) / 2;
+        draw_text(
+            &mut fig,
+            centre(text_width(&p.title, TITLE_SCALE)),
+            y,
+            &p.title,
+            TITLE_SCALE,
+        );
+        let image_y = y + 8 * TITLE_SCALE + SPACING;
+        let (sw, sh) = p.image.dimensions();
+        let left = centre(layout.image_w);
+        for dy in 0..layout.image_h {
+            let sy = (dy as u64 * sh as u64 / layout.image_h as u64) as u32;
+            for dx in 0..layout.image_w {
+                let sx = (dx as u64 * sw as u64 / layout.image_w as u64) as u32;
+                fig.put_pixel(left + dx, image_y + dy, *p.image.get_pixel(sx, sy));
+            }
+        }
+        if let Some(c) = &p.caption {
+            let cy = image_y + layout.image_h + SPACING;
+            draw_text(
+                &mut fig,
+                centre(text_width(c, CAPTION_SCALE)),
+                cy,
+                c,
+                CAPTION_SCALE,
+            );
+        }
+    }
+    Ok(fig)
+}
+
+/// Width and height in pixels of the [`mosaic`] of `panels` (saturating at
+/// `u32::MAX`; `(0, 0)` for no panel).
+pub fn mosaic_size(panels: &[Panel], min_height: u32) -> (u32, u32) {
+    if panels.is_empty() {
+        return (0, 0);
+    }
+    let l = MosaicLayout::of(panels, min_height);
+    let rows = panels.len().div_ceil(l.columns) as u64;
+    let cols = l.columns as u64;
+    let w = 2 * MARGIN as u64 + cols * l.tile_w as u64 + (cols - 1) * GAP as u64;
+    let h = 2 * MARGIN as u64 + rows * l.tile_h as u64 + (rows - 1) * GAP as u64;
+    let clip = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
+    (clip(w), clip(h))
+}
+
+/// Sizes of a mosaic's grid.
+struct MosaicLayout {
+    columns: usize,
+    image_w: u32,
+    image_h: u32,
+    tile_w: u32,
+    tile_h: u32,
+}
+
+impl MosaicLayout {
+    /// `panels` must not be empty.
+    fn of(panels: &[Panel], min_height: u32) -> Self {
+        let n = panels.len().max(1);
+        let mut columns = (n as f64).sqrt().ceil() as usize;
+        while columns * columns < n {
+            columns += 1;
+        }
+        let (w, h) = panels.first().map_or((1, 1), |p| p.image.dimensions());
+        let factor = min_height.div_ceil(h.max(1)).max(1);
+        let image_w = w.saturating_mul(factor).min(1 << 15);
+        let image_h = h.saturating_mul(factor).min(1 << 15);
+        let text = panels
+            .iter()
+            .map(|p| {
+                let caption = p
+                    .caption
+                    .as_deref()
+                    .map_or(0, |c| text_width(c, CAPTION_SCALE));
+                text_width(&p.title, TITLE_SCALE).max(caption)
+            })
+            .max()
+            .unwrap_or(0);
+        let captions = panels.iter().any(|p| p.caption.is_some());
+        let tile_h = figure_height(image_h, captions) - 2 * MARGIN;
+        Self {
+            columns,
+            image_w,
+            image_h,
+            tile_w: image_w.max(text),
+            tile_h,
+        }
     }
 }
 
@@ -608,5 +804,27 @@ mod tests {
         let no_dir = dir.join(format!("scanline-panel-{pid}-missing/f.png"));
         let e = save(&no_dir, &fig).unwrap_err();
         assert!(matches!(e, Error::Io { .. }), "{e:?}");
+    }
+
+    #[test]
+    fn mosaic_grid_and_enlargement() {
+        // 5 maps of 4x6: a 3-column grid of 2 rows, each image enlarged 16x to 64x96.
+        let t = Tensor::filled(Shape::new(4, 6, 5), 1.0f32);
+        let panels = channel_maps(&t, MapRange::PerMap).unwrap();
+        let l = MosaicLayout::of(&panels, MIN_TILE);
+        assert_eq!((l.columns, l.image_w, l.image_h), (3, 96, 64));
+        let tile_w = l.tile_w.max(96);
+        let (w, h) = mosaic_size(&panels, MIN_TILE);
+        assert_eq!(w, 2 * MARGIN + 3 * tile_w + 2 * GAP);
+        assert_eq!(h, 2 * MARGIN + 2 * l.tile_h + GAP);
+        let fig = mosaic(&panels, MIN_TILE).unwrap();
+        assert_eq!(fig.dimensions(), (w, h));
+        // Titles are drawn: some ink in the first tile's title row.
+        assert!((0..w).any(|x| is_ink(fig.get_pixel(x, MARGIN + 4))));
+        assert!(mosaic(&[], MIN_TILE).is_err());
+        // A shared range colours a constant map by its place in that range.
+        let half = Tensor::filled(Shape::new(1, 1, 1), 0.5f32);
+        let p = Panel::map_in("x", &half, MapRange::Shared(0.0, 1.0)).unwrap();
+        assert_eq!(p.image().get_pixel(0, 0).0, viridis(0.5));
     }
 }
