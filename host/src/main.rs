@@ -206,6 +206,7 @@ fn default_output(image: &Path, suffix: &str) -> PathBuf {
 }
 
 fn edges(args: EdgesArgs) -> Result<()> {
+    let mut report = String::new();
     if args.pool == Some(0) {
         bail!("--pool must be at least 1");
     }
@@ -221,7 +222,8 @@ fn edges(args: EdgesArgs) -> Result<()> {
     let c = image.shape.channels;
     let edges = Edges::new(kernel, c, args.pool)?;
     let q = edges.output_quant();
-    println!(
+    writeln!(
+        report,
         "{}: {} (HxWxC); kernel {} ({}), int8 weight scale {:.6}",
         args.image.display(),
         image.shape,
@@ -232,11 +234,12 @@ fn edges(args: EdgesArgs) -> Result<()> {
             "quantized"
         },
         edges.weight_scale(),
-    );
-    println!(
+    )?;
+    writeln!(
+        report,
         "output quantization: scale {:.6}, zero point {} (covers the full response range)",
         q.scale, q.zero_point
-    );
+    )?;
 
     let engine = match args.engine {
         EngineArg::Stream => Engine::Stream,
@@ -251,11 +254,12 @@ fn edges(args: EdgesArgs) -> Result<()> {
             .zip(&r.data)
             .map(|(a, b)| (a - b).abs())
             .fold(0f32, f32::max);
-        println!(
+        writeln!(
+            report,
             "{name:>5}: {}, int8 vs float: max |diff| {:.3} LSB",
             f.shape,
             max / q.scale
-        );
+        )?;
     }
     let result: &Stages<f32> = match args.engine {
         EngineArg::Frame | EngineArg::Stream => &frame,
@@ -272,17 +276,17 @@ fn edges(args: EdgesArgs) -> Result<()> {
         panels.push(panel::Panel::map(format!("max-pool {n}x{n}"), p)?);
     }
     panel::save(&out, &panel::render(&panels)?)?;
-    println!("wrote {}", out.display());
+    writeln!(report, "wrote {}", out.display())?;
 
     if let Some(dir) = args.npy {
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         for (name, t) in result.named() {
             let path = dir.join(format!("{name}.npy"));
             npy::write_f32(&path, &[t.shape.height, t.shape.width], &t.data)?;
-            println!("wrote {}", path.display());
+            writeln!(report, "wrote {}", path.display())?;
         }
     }
-    Ok(())
+    emit(&report)
 }
 
 fn engine_of(arg: EngineArg) -> network::Engine {
