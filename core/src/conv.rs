@@ -9,6 +9,14 @@ use crate::{
 /// Largest kernel height or width of a convolution, in taps.
 pub const MAX_KERNEL: usize = 16;
 
+/// Largest window (`kh * kw * in_channels` values) the window-major kernel gathers
+/// on the stack, as i16; larger windows take the pixel-major path. Stack cost:
+/// `2 * WINDOW` bytes plus [`OC_CHUNK`] requantization states (12 bytes each).
+pub const WINDOW: usize = 1024;
+
+/// Output channels whose requantization the window-major kernel prepares at once.
+pub const OC_CHUNK: usize = 32;
+
 /// How convolution weights are laid out in memory. Always stated, never guessed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum WeightLayout {
@@ -97,7 +105,7 @@ pub(crate) fn check_channels(
 }
 
 /// Per-channel requantization state of a convolution-like layer for one row.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 pub(crate) struct Requant {
     pub bias: i32,
     pub mult: Multiplier,
@@ -182,8 +190,11 @@ impl Conv2d<'_> {
     /// `input` ([`Conv2d::output_shape`]).
     ///
     /// One input channel (gray) is accumulated tap by tap over a chunk of
-    /// output columns (contiguous, vectorizable); many input channels pixel by pixel,
-    /// as a dot product over contiguous OHWI weights. Both sum the same products.
+    /// output columns (contiguous, vectorizable); many input channels window by
+    /// window (each pixel's window gathered once, then one contiguous dot product
+    /// per output channel) when each channel's weights are contiguous and the
+    /// window has at most [`WINDOW`] values, else pixel by pixel. All sum the same
+    /// products.
     pub fn compute_row<R: Rows + ?Sized>(
         &self,
         rows: &R,
@@ -197,9 +208,104 @@ impl Conv2d<'_> {
         let taps = &taps[ky_lo..ky_hi];
         if self.in_channels == 1 {
             self.row_by_taps(taps, ky_lo, input, out, rounding);
-        } else {
+        } else if !self.row_by_windows(taps, ky_lo, input, out, rounding) {
             self.row_by_pixels(taps, ky_lo, input, out, rounding);
         }
+    }
+
+    /// Window-major, for many input channels when each output channel's weights
+    /// are one contiguous `(ky, kx, ic)` run (OHWI, or HWIO with one output
+    /// channel) of at most [`WINDOW`] values; returns `false` (and does nothing)
+    /// otherwise.
+    ///
+    /// Each output pixel's window is gathered once, as `x - zp` in i16 (0 for
+    /// padding taps, which contribute nothing), into a stack buffer in the
+    /// weights' order; every output channel is then one contiguous dot product
+    /// with its weights. The products and their order of summation differ from
+    /// [`Conv2d::row_by_pixels`] only by reassociation, exact in i32: validation
+    /// bounds `|bias| + Σ|w| * max|x - zp|`, hence every partial sum, by `i32::MAX`.
+    fn row_by_windows(
+        &self,
+        taps: &[&[i8]],
+        ky_lo: usize,
+        input: Shape,
+        out: &mut [i8],
+        rounding: Rounding,
+    ) -> bool {
+        let win = &self.window;
+        let (kh, kw) = (win.height.kernel, win.width.kernel);
+        let (ci, co) = (self.in_channels, self.out_channels);
+        let len = kh * kw * ci;
+        let (so, sy, sx, si) = self.strides();
+        let contiguous = si == 1 && sx == ci && sy == kw * ci && (so == len || co == 1);
+        if !contiguous || len > WINDOW {
+            return false;
+        }
+        let dx = win.width.dilation as isize;
+        let out_w = win.width.output(input.width, win.padding);
+        let pad_left = win.pad_left(input.width);
+        let (lo, hi) = self.activation.bounds(self.output);
+        // Validated: the zero point is an int8, so x - zp fits in i16.
+        let zp = self.input.zero_point as i16;
+        let run = kw * ci;
+        let mut buf = [0i16; WINDOW];
+        let window = &mut buf[..len];
+        let mut oc0 = 0;
+        while oc0 < co {
+            let n = OC_CHUNK.min(co - oc0);
+            let mut requant = [Requant::default(); OC_CHUNK];
+            for (j, rq) in requant[..n].iter_mut().enumerate() {
+                *rq = channel_requant(
+                    oc0 + j,
+                    self.bias,
+                    self.weight_scales,
+                    self.input,
+                    self.output,
+                    rounding,
+                );
+            }
+            for ox in 0..out_w {
+                let x0 = win.width.first_tap(ox, pad_left);
+                let (kx_lo, kx_hi) = win.width.tap_range(x0, input.width);
+                for (ky, dst) in window.chunks_exact_mut(run).enumerate() {
+                    let Some(row) = ky.checked_sub(ky_lo).and_then(|t| taps.get(t)) else {
+                        dst.fill(0);
+                        continue;
+                    };
+                    if dx == 1 && kx_lo == 0 && kx_hi == kw {
+                        let ix = x0 as usize * ci;
+                        for (d, &x) in dst.iter_mut().zip(&row[ix..ix + run]) {
+                            *d = x as i16 - zp;
+                        }
+                        continue;
+                    }
+                    for (kx, d) in dst.chunks_exact_mut(ci).enumerate() {
+                        if (kx_lo..kx_hi).contains(&kx) {
+                            let ix = (x0 + kx as isize * dx) as usize * ci;
+                            for (d, &x) in d.iter_mut().zip(&row[ix..ix + ci]) {
+                                *d = x as i16 - zp;
+                            }
+                        } else {
+                            d.fill(0);
+                        }
+                    }
+                }
+                let px = &mut out[ox * co + oc0..ox * co + oc0 + n];
+                for (j, (o, rq)) in px.iter_mut().zip(&requant).enumerate() {
+                    let oc = oc0 + j;
+                    let w = &self.weights[oc * len..(oc + 1) * len];
+                    let dot: i32 = window
+                        .iter()
+                        .zip(w)
+                        .map(|(&x, &w)| x as i32 * w as i32)
+                        .sum();
+                    let v = rq.mult.apply(rq.bias + dot, rounding) + self.output.zero_point;
+                    *o = clamp_i8(v, lo, hi);
+                }
+            }
+            oc0 += n;
+        }
+        true
     }
 
     /// Tap-major: for each tap, `acc[ox] += w * (x - zp)` over a chunk of columns.

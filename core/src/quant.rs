@@ -150,7 +150,10 @@ impl Multiplier {
 /// saturating the one overflowing case `i32::MIN * i32::MIN`.
 ///
 /// Its nudge (`2^30`, or `1 - 2^30` for negative products) followed by a truncating
-/// division rounds ties toward +infinity: `0.5 → 1` but `-0.5 → 0`.
+/// division rounds ties toward +infinity: `0.5 → 1` but `-0.5 → 0`. Both cases are
+/// `floor((a * b + 2^30) / 2^31)`, one arithmetic shift: for a negative product,
+/// `v = ab + 1 - 2^30 < 0` and `trunc(v / 2^31) = ceil(v / 2^31) =
+/// floor((v + 2^31 - 1) / 2^31) = floor((ab + 2^30) / 2^31)`.
 ///
 /// ```
 /// use scanline::quant::saturating_rounding_doubling_high_mul as srdhm;
@@ -163,12 +166,7 @@ pub fn saturating_rounding_doubling_high_mul(a: i32, b: i32) -> i32 {
         return i32::MAX;
     }
     let ab = a as i64 * b as i64;
-    let nudge = if ab >= 0 {
-        1i64 << 30
-    } else {
-        1 - (1i64 << 30)
-    };
-    ((ab + nudge) / (1i64 << 31)) as i32
+    ((ab + (1i64 << 30)) >> 31) as i32
 }
 
 /// gemmlowp's `RoundingDivideByPOT`: `x / 2^exponent`, ties away from zero.
@@ -322,6 +320,58 @@ mod tests {
                 naive_srdhm(a, b),
                 "{a} {b}"
             );
+        }
+    }
+
+    /// gemmlowp's formulation, nudge by sign then truncating division, literally.
+    fn gemmlowp_srdhm(a: i32, b: i32) -> i32 {
+        if a == i32::MIN && b == i32::MIN {
+            return i32::MAX;
+        }
+        let ab = a as i64 * b as i64;
+        let nudge = if ab >= 0 {
+            1i64 << 30
+        } else {
+            1 - (1i64 << 30)
+        };
+        ((ab + nudge) / (1i64 << 31)) as i32
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn srdhm_is_gemmlowps(a: i32, b: i32, small in -70_000i32..70_000, m in (1i32 << 30)..i32::MAX) {
+            proptest::prop_assert_eq!(saturating_rounding_doubling_high_mul(a, b), gemmlowp_srdhm(a, b));
+            proptest::prop_assert_eq!(saturating_rounding_doubling_high_mul(small, m), gemmlowp_srdhm(small, m));
+            proptest::prop_assert_eq!(saturating_rounding_doubling_high_mul(a, b), naive_srdhm(a, b));
+        }
+    }
+
+    #[test]
+    fn srdhm_ties_match_gemmlowp() {
+        // Every product within a few units of a tie, both signs.
+        for b in [
+            1 << 30,
+            1 << 29,
+            (1 << 30) + 1,
+            i32::MAX,
+            i32::MIN,
+            -(1 << 30),
+        ] {
+            for a in -4096..=4096 {
+                assert_eq!(
+                    saturating_rounding_doubling_high_mul(a, b),
+                    gemmlowp_srdhm(a, b),
+                    "{a} {b}"
+                );
+            }
+        }
+        for a in [i32::MIN, i32::MIN + 1, -1, 0, 1, i32::MAX] {
+            for b in [i32::MIN, i32::MIN + 1, -1, 0, 1, i32::MAX] {
+                assert_eq!(
+                    saturating_rounding_doubling_high_mul(a, b),
+                    gemmlowp_srdhm(a, b)
+                );
+            }
         }
     }
 

@@ -13,6 +13,7 @@ pub mod picture;
 pub mod quantize;
 pub mod reference;
 pub mod tensor;
+pub mod workload;
 
 pub use error::{Error, Result};
 pub use tensor::Tensor;
