@@ -1,6 +1,7 @@
 //! TFLite fixtures: every case in `fixtures/tflite/manifest.txt` imported with
-//! `scanline::tflite::parse` and run with the frame engine must reproduce TFLite's
-//! reference-kernel output (`expected.npy`) byte for byte.
+//! `scanline::tflite::parse` and run with the frame engine and with the streaming
+//! engine must reproduce TFLite's reference-kernel output (`expected.npy`) byte for
+//! byte.
 
 use std::path::{Path, PathBuf};
 
@@ -69,11 +70,37 @@ fn run_case(name: &str) -> Result<(), String> {
         (Array::F32(v), Some(q)) => v.iter().map(|&x| q.quantize(x)).collect(),
         _ => return Err("input dtype does not match the model's (float) input".into()),
     };
-    let mut output = vec![0i8; model.output_shape().len()];
+    let mut frame = vec![0i8; model.output_shape().len()];
     let mut scratch = vec![0i8; model.frame_scratch_len()];
-    scanline::frame::run(model, &input, &mut output, &mut scratch)
-        .map_err(|e| format!("run: {e}"))?;
-    match (expected, import.float_output()) {
+    scanline::frame::run(model, &input, &mut frame, &mut scratch)
+        .map_err(|e| format!("frame run: {e}"))?;
+    let tensor = scanline_host::Tensor::new(model.input_shape(), input)
+        .map_err(|e| format!("input: {e}"))?;
+    let stream = scanline_host::engine::run_stream(model, &tensor)
+        .map_err(|e| format!("stream run: {e}"))?
+        .data;
+    for (engine, output) in [("frame", frame), ("stream", stream)] {
+        check_output(&expected, import.float_output(), &output)
+            .map_err(|e| format!("{engine}: {e}"))?;
+    }
+    Ok(())
+}
+
+/// Compares an int8 engine output with `expected.npy` (dequantized first for a
+/// model ending in DEQUANTIZE).
+fn check_output(
+    expected: &Array,
+    float_output: Option<scanline::Quant>,
+    output: &[i8],
+) -> Result<(), String> {
+    let n = match expected {
+        Array::I8(v) => v.len(),
+        Array::F32(v) => v.len(),
+    };
+    if output.len() != n {
+        return Err(format!("{} outputs, expected.npy has {n}", output.len()));
+    }
+    match (expected, float_output) {
         (Array::I8(want), None) => {
             let bad: Vec<usize> = (0..want.len()).filter(|&i| want[i] != output[i]).collect();
             if let Some(&i) = bad.first() {
