@@ -40,6 +40,8 @@
 #![cfg_attr(not(test), no_std)]
 
 pub mod conv;
+#[cfg(feature = "defmt")]
+mod defmt;
 pub mod depthwise;
 pub mod error;
 mod flatbuffer;

@@ -53,10 +53,3 @@ impl core::fmt::Display for Shape {
         write!(f, "{}x{}x{}", self.height, self.width, self.channels)
     }
 }
-
-#[cfg(feature = "defmt")]
-impl defmt::Format for Shape {
-    fn format(&self, f: defmt::Formatter) {
-        defmt::write!(f, "{}x{}x{}", self.height, self.width, self.channels)
-    }
-}

@@ -187,16 +187,6 @@ impl<E: core::fmt::Display> core::fmt::Display for PushError<E> {
 
 impl<E: core::fmt::Debug + core::fmt::Display> core::error::Error for PushError<E> {}
 
-#[cfg(feature = "defmt")]
-impl<E: defmt::Format> defmt::Format for PushError<E> {
-    fn format(&self, f: defmt::Formatter) {
-        match self {
-            PushError::Stream(e) => defmt::write!(f, "{}", e),
-            PushError::Sink(e) => defmt::write!(f, "sink failed: {}", e),
-        }
-    }
-}
-
 /// Rows of the ring a stage keeps for a vertical window `axis` over an input of
 /// `height` rows (see the module documentation for the formula).
 ///
