@@ -127,6 +127,18 @@ pub(crate) fn channel_requant(
 }
 
 impl Conv2d<'_> {
+    /// Bias and multiplier of output channel `c`.
+    fn requant(&self, c: usize, rounding: Rounding) -> Requant {
+        channel_requant(
+            c,
+            self.bias,
+            self.weight_scales,
+            self.input,
+            self.output,
+            rounding,
+        )
+    }
+
     /// Element strides of `(out channel, ky, kx, in channel)` in `weights`.
     fn strides(&self) -> (usize, usize, usize, usize) {
         let (kh, kw) = (self.window.height.kernel, self.window.width.kernel);
@@ -255,14 +267,7 @@ impl Conv2d<'_> {
             let n = OC_CHUNK.min(co - oc0);
             let mut requant = [Requant::default(); OC_CHUNK];
             for (j, rq) in requant[..n].iter_mut().enumerate() {
-                *rq = channel_requant(
-                    oc0 + j,
-                    self.bias,
-                    self.weight_scales,
-                    self.input,
-                    self.output,
-                    rounding,
-                );
+                *rq = self.requant(oc0 + j, rounding);
             }
             for ox in 0..out_w {
                 let x0 = win.width.first_tap(ox, pad_left);
@@ -328,14 +333,7 @@ impl Conv2d<'_> {
         let (so, sy, sxw, si) = self.strides();
         let mut acc = [0i32; CHUNK];
         for oc in 0..co {
-            let rq = channel_requant(
-                oc,
-                self.bias,
-                self.weight_scales,
-                self.input,
-                self.output,
-                rounding,
-            );
+            let rq = self.requant(oc, rounding);
             let w_oc = &self.weights[oc * so..];
             let mut ox0 = 0;
             while ox0 < out_w {
@@ -408,14 +406,7 @@ impl Conv2d<'_> {
         // contiguous run of kw * ci values in both the input row and the weights.
         let contiguous = si == 1 && dx == 1;
         for oc in 0..co {
-            let rq = channel_requant(
-                oc,
-                self.bias,
-                self.weight_scales,
-                self.input,
-                self.output,
-                rounding,
-            );
+            let rq = self.requant(oc, rounding);
             let w_oc = &self.weights[oc * so..];
             for ox in 0..out_w {
                 let x0 = win.width.first_tap(ox, pad_left);

@@ -1,7 +1,7 @@
 //! Depthwise: depthwise 2-D convolution (`DEPTHWISE_CONV_2D`) with a depth
 //! multiplier, as a row kernel.
 
-use crate::conv::{MAX_KERNEL, channel_requant, check_channels};
+use crate::conv::{MAX_KERNEL, Requant, channel_requant, check_channels};
 use crate::quant::clamp_i8;
 use crate::{Activation, Error, Param, Quant, Result, Rounding, Rows, Shape, Values, Window};
 
@@ -33,6 +33,18 @@ pub struct DepthwiseConv2d<'a> {
 }
 
 impl DepthwiseConv2d<'_> {
+    /// Bias and multiplier of output channel `c`.
+    fn requant(&self, c: usize, rounding: Rounding) -> Requant {
+        channel_requant(
+            c,
+            self.bias,
+            self.weight_scales,
+            self.input,
+            self.output,
+            rounding,
+        )
+    }
+
     /// Output channels: `in_channels * depth_multiplier` (saturating, so absurd
     /// values give a validation error rather than an overflow).
     pub const fn out_channels(&self) -> usize {
@@ -102,14 +114,7 @@ impl DepthwiseConv2d<'_> {
         let zp = self.input.zero_point;
         for oc in 0..co {
             let ic = oc / dm;
-            let rq = channel_requant(
-                oc,
-                self.bias,
-                self.weight_scales,
-                self.input,
-                self.output,
-                rounding,
-            );
+            let rq = self.requant(oc, rounding);
             for ox in 0..out_w {
                 let x0 = win.width.first_tap(ox, pad_left);
                 let (kx_lo, kx_hi) = win.width.tap_range(x0, input.width);

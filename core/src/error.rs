@@ -184,35 +184,29 @@ pub enum Error {
 }
 
 impl Error {
-    /// The same error, attributed to layer `index` of a model.
-    pub fn at_layer(self, index: usize) -> Self {
-        let mut e = self;
-        match &mut e {
-            Error::Invalid { layer, .. }
-            | Error::Length { layer, .. }
-            | Error::Shape { layer, .. }
-            | Error::EmptyOutput { layer, .. }
-            | Error::AccumulatorOverflow { layer, .. } => *layer = Some(index),
-            Error::ArenaTooSmall { .. }
-            | Error::TooManyRows { .. }
-            | Error::IncompleteFrame { .. }
-            | Error::FrameAborted
-            | Error::Malformed { .. }
-            | Error::UnsupportedOp { .. }
-            | Error::UnsupportedTensor { .. }
-            | Error::Graph { .. } => {}
+    /// The same error, attributed to layer `index` of a model (errors that do not
+    /// belong to a layer are returned unchanged).
+    pub fn at_layer(mut self, index: usize) -> Self {
+        if let Some(layer) = self.layer_slot() {
+            *layer = Some(index);
         }
-        e
+        self
     }
 
     /// Layer index the error belongs to, if any.
     pub fn layer(&self) -> Option<usize> {
-        match *self {
+        let mut e = *self;
+        e.layer_slot().and_then(|l| *l)
+    }
+
+    /// The layer field of the variants that have one.
+    fn layer_slot(&mut self) -> Option<&mut Option<usize>> {
+        match self {
             Error::Invalid { layer, .. }
             | Error::Length { layer, .. }
             | Error::Shape { layer, .. }
             | Error::EmptyOutput { layer, .. }
-            | Error::AccumulatorOverflow { layer, .. } => layer,
+            | Error::AccumulatorOverflow { layer, .. } => Some(layer),
             Error::ArenaTooSmall { .. }
             | Error::TooManyRows { .. }
             | Error::IncompleteFrame { .. }
