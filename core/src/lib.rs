@@ -43,6 +43,7 @@ pub mod conv;
 #[cfg(feature = "defmt")]
 mod defmt;
 pub mod depthwise;
+pub mod digest;
 pub mod error;
 mod flatbuffer;
 pub mod frame;

@@ -2,17 +2,41 @@
 //! `Yuyv`), each turning one camera line into one quantized input row of a model,
 //! with no frame-sized buffer and integer-only per-pixel work.
 //!
-//! A pixel value `p` in `0..=255` means the real value `p / 255`, quantized with the
-//! model's input [`Quant`] exactly as [`Quant::quantize`] does; a 256-entry table
-//! ([`Quantizer`]) is computed once, so converting a line is table lookups.
+//! This module is the one place where pixels become model inputs: the CLI's image,
+//! raw-frame and `edges` paths, the workloads, the tests and the firmware all call
+//! it, so a frame gives the same int8 row on the host and on the board.
 //!
-//! Colour rules, all integer:
+//! # The pixel rule
+//!
+//! A pixel value `p` in `0..=255` means the real value `p * f32(1 / 255)` ([`real`]):
+//! an f32 multiplication by `1 / 255` rounded to f32, exactly what
+//! `tf.image.convert_image_dtype(image, tf.float32)` computes (TensorFlow multiplies
+//! by `1. / 255`; it does not divide). That real is quantized with the model's
+//! input [`Quant`] as [`Quant::quantize`] does (round half away from zero, clamp).
+//! A 256-entry table ([`Quantizer`]) holds the result for every `p`, so converting a
+//! line is table lookups. With the usual image input quantization (scale 1/255,
+//! zero point -128) the int8 value is exactly `p - 128`.
+//!
+//! # Gray
+//!
+//! Two rules turn colour into gray, each named by what it matches ([`GrayRule`]):
+//! - [`GrayRule::IntegerLuma`]: BT.601 weights in 8-bit fixed point,
+//!   `Y = (77 R + 150 G + 29 B + 128) >> 8` ([`luma`]); what a camera pipeline on a
+//!   microcontroller can afford per pixel. The [`LineConverter`] default.
+//! - [`GrayRule::TensorFlow`]: `tf.image.rgb_to_grayscale` on a `uint8` image
+//!   ([`tf_gray`]): weights `(0.2989, 0.5870, 0.1140)` applied in f32 to
+//!   `p * f32(1 / 255)`, back to `uint8` by truncating `gray * 255.5` as
+//!   `tf.image.convert_image_dtype` does. What a Keras pipeline feeds a gray model
+//!   from a colour photo.
+//!
+//! The two differ by one level on about a third of all colours (pure red: 77 and
+//! 76). From YUYV both take the Y bytes as they are.
+//!
+//! # Colour
+//!
 //! - RGB565 widens by bit replication: `r8 = r5 << 3 | r5 >> 2`,
 //!   `g8 = g6 << 2 | g6 >> 4`, `b8 = b5 << 3 | b5 >> 2` (so 31 → 255, 63 → 255).
 //!   [`ByteOrder::Big`] sends the high byte (`RRRRRGGG`) first, as the OV2640 does.
-//! - Gray models take the luma of colour formats, BT.601 weights in 8-bit fixed
-//!   point: `Y = (77 R + 150 G + 29 B + 128) >> 8` ([`luma`]); from YUYV they take
-//!   the Y bytes as they are.
 //! - RGB models from YUYV use full-range (JFIF) BT.601 with `U' = U - 128`,
 //!   `V' = V - 128`, `>>` flooring: `R = Y + ((359 V' + 128) >> 8)`,
 //!   `G = Y - ((88 U' + 183 V' + 128) >> 8)`, `B = Y + ((454 U' + 128) >> 8)`,
@@ -141,17 +165,97 @@ const fn clamp_u8(v: i32) -> u8 {
     }
 }
 
-/// The 256-entry table from a pixel value `p` to `quant.quantize(p / 255)`.
+/// `f32(1 / 255)`: the factor `tf.image.convert_image_dtype` multiplies `uint8`
+/// pixels by.
+pub const STEP: f32 = (1.0f64 / 255.0) as f32;
+
+/// The real value of pixel value `p`: `p * f32(1 / 255)`, as
+/// `tf.image.convert_image_dtype(image, tf.float32)` computes it (see the
+/// [module documentation](crate::pixel)).
+///
+/// ```
+/// use scanline::pixel::real;
+/// assert_eq!((real(0), real(255)), (0.0, 1.0));
+/// // A multiplication, not a division: the two differ in the last bit for 126
+/// // of the 256 values.
+/// assert_ne!(real(3), 3.0f32 / 255.0);
+/// ```
+#[inline]
+pub fn real(p: u8) -> f32 {
+    p as f32 * STEP
+}
+
+/// `tf.image.rgb_to_grayscale`'s luma weights (ITU-R BT.601, as TensorFlow rounds
+/// them).
+pub const TF_LUMA_WEIGHTS: [f32; 3] = [0.2989, 0.5870, 0.1140];
+
+/// Gray from RGB exactly as `tf.image.rgb_to_grayscale` computes it for a `uint8`
+/// image: `trunc(((r' * 0.2989 + g' * 0.5870) + b' * 0.1140) * 255.5)` in f32, with
+/// `x' = real(x)` (checked against TensorFlow 2.21 on all 2^24 RGB triples).
+///
+/// ```
+/// use scanline::pixel::tf_gray;
+/// assert_eq!(tf_gray(255, 0, 0), 76);
+/// assert_eq!(tf_gray(0, 255, 0), 149);
+/// assert_eq!(tf_gray(255, 255, 255), 255);
+/// ```
+#[inline]
+pub fn tf_gray(r: u8, g: u8, b: u8) -> u8 {
+    let [wr, wg, wb] = TF_LUMA_WEIGHTS;
+    let y = real(r) * wr + real(g) * wg + real(b) * wb;
+    // `as` saturates: the sum never exceeds 1.0001, so 255.5 * it stays below 256.
+    (y * 255.5) as u8
+}
+
+/// How colour pixels become gray for a 1-channel model (see the
+/// [module documentation](crate::pixel)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum GrayRule {
+    /// `(77 R + 150 G + 29 B + 128) >> 8` ([`luma`]): integer BT.601, as camera
+    /// pipelines compute it.
+    #[default]
+    IntegerLuma,
+    /// `tf.image.rgb_to_grayscale` ([`tf_gray`]): what a TensorFlow pipeline does.
+    TensorFlow,
+}
+
+impl GrayRule {
+    /// The gray value of one RGB pixel under this rule.
+    ///
+    /// ```
+    /// use scanline::pixel::GrayRule;
+    /// assert_eq!(GrayRule::IntegerLuma.gray(255, 0, 0), 77);
+    /// assert_eq!(GrayRule::TensorFlow.gray(255, 0, 0), 76);
+    /// ```
+    #[inline]
+    pub fn gray(self, r: u8, g: u8, b: u8) -> u8 {
+        match self {
+            GrayRule::IntegerLuma => luma(r, g, b),
+            GrayRule::TensorFlow => tf_gray(r, g, b),
+        }
+    }
+
+    /// A short name: `integer-luma` or `tensorflow`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            GrayRule::IntegerLuma => "integer-luma",
+            GrayRule::TensorFlow => "tensorflow",
+        }
+    }
+}
+
+/// The 256-entry table from a pixel value `p` to `quant.quantize(real(p))`.
 ///
 /// # Examples
 ///
 /// ```
-/// use scanline::pixel::Quantizer;
+/// use scanline::pixel::{Quantizer, real};
 /// use scanline::Quant;
 /// let q = Quant::new(1.0 / 255.0, -128);
 /// let t = Quantizer::new(q);
 /// assert_eq!((t.get(0), t.get(128), t.get(255)), (-128, 0, 127));
-/// assert!((0..=255u8).all(|p| t.get(p) == q.quantize(p as f32 / 255.0)));
+/// assert!((0..=255u8).all(|p| t.get(p) == q.quantize(real(p))));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Quantizer {
@@ -159,13 +263,21 @@ pub struct Quantizer {
 }
 
 impl Quantizer {
-    /// Builds the table for `quant` (256 f32 divisions, once).
+    /// Builds the table for `quant` (256 quantizations, once).
     pub fn new(quant: Quant) -> Self {
         let mut table = [0i8; 256];
-        for (p, t) in table.iter_mut().enumerate() {
-            *t = quant.quantize(p as f32 / 255.0);
+        for (p, t) in (0..=255u8).zip(table.iter_mut()) {
+            *t = quant.quantize(real(p));
         }
         Self { table }
+    }
+
+    /// Quantizes a whole slice of pixel values into `out` (same length; extra
+    /// values on either side are left alone).
+    pub fn quantize_into(&self, pixels: &[u8], out: &mut [i8]) {
+        for (o, &p) in out.iter_mut().zip(pixels) {
+            *o = self.get(p);
+        }
     }
 
     /// The quantized value of pixel value `p`.
@@ -183,6 +295,7 @@ pub struct LineConverter {
     format: PixelFormat,
     width: usize,
     channels: usize,
+    gray: GrayRule,
     quantizer: Quantizer,
 }
 
@@ -210,8 +323,22 @@ impl LineConverter {
             format,
             width: input.width,
             channels: input.channels,
+            gray: GrayRule::default(),
             quantizer: Quantizer::new(quant),
         })
+    }
+
+    /// The same converter with colour-to-gray rule `gray` (for 1-channel models fed
+    /// colour lines; the default is [`GrayRule::IntegerLuma`]).
+    #[must_use]
+    pub fn with_gray(mut self, gray: GrayRule) -> Self {
+        self.gray = gray;
+        self
+    }
+
+    /// The colour-to-gray rule.
+    pub fn gray_rule(&self) -> GrayRule {
+        self.gray
     }
 
     /// A converter for `format` into rows of `model`'s input.
@@ -246,9 +373,10 @@ impl LineConverter {
         }
         let q = &self.quantizer;
         let gray = self.channels == 1;
+        let rule = self.gray;
         let put_rgb = |out: &mut [i8], [r, g, b]: [u8; 3]| {
             if gray {
-                out[0] = q.get(luma(r, g, b));
+                out[0] = q.get(rule.gray(r, g, b));
             } else {
                 out[0] = q.get(r);
                 out[1] = q.get(g);

@@ -20,7 +20,7 @@ fn convert(format: PixelFormat, width: usize, channels: usize, line: &[u8]) -> V
 }
 
 #[test]
-fn table_is_quantize_of_p_over_255() {
+fn table_is_quantize_of_p_times_f32_inverse_of_255() {
     for q in [
         Q,
         Quant::new(0.01, 5),
@@ -30,7 +30,11 @@ fn table_is_quantize_of_p_over_255() {
     ] {
         let t = Quantizer::new(q);
         for p in 0..=255u8 {
-            assert_eq!(t.get(p), q.quantize(p as f32 / 255.0), "{q:?} {p}");
+            assert_eq!(
+                t.get(p),
+                q.quantize(p as f32 * (1.0f64 / 255.0) as f32),
+                "{q:?} {p}"
+            );
         }
     }
     // By hand: scale 0.01, zero point 5.
