@@ -6,7 +6,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use scanline_host::edges::{Edges, INPUT_QUANT, Stages};
 use scanline_host::engine::Engine;
-use scanline_host::kernel::Kernel;
+use scanline_host::kernel;
 use scanline_host::network::{self, Network};
 use scanline_host::{npy, panel, picture};
 use std::fmt::Write as _;
@@ -210,7 +210,7 @@ fn edges(args: EdgesArgs) -> Result<()> {
     if args.pool == Some(0) {
         bail!("--pool must be at least 1");
     }
-    let kernel: Kernel = args.kernel.parse()?;
+    let kernel = kernel::parse(&args.kernel)?;
     let channels = if args.gray {
         picture::Channels::Gray
     } else if args.color {
@@ -227,7 +227,7 @@ fn edges(args: EdgesArgs) -> Result<()> {
         "{}: {} (HxWxC); kernel {} ({}), int8 weight scale {:.6}",
         args.image.display(),
         image.shape,
-        edges.kernel().name(),
+        kernel::name(edges.kernel()),
         if edges.kernel().is_exact() {
             "exact in int8"
         } else {

@@ -39,7 +39,6 @@ use scanline::{Model, Quant, Shape};
 use crate::engine;
 use crate::panel::{self, MapRange};
 use crate::picture::{self, Channels};
-use crate::quantize::dequantize_tensor;
 use crate::reference::{FloatLayer, run_float};
 use crate::{Error, Result, Tensor, npy};
 
@@ -111,7 +110,7 @@ impl Output {
     /// The real values (int8 values dequantized).
     pub fn real(&self) -> Tensor<f32> {
         match self {
-            Output::Int8 { values, quant } => dequantize_tensor(values, *quant),
+            Output::Int8 { values, quant } => values.dequantize(*quant),
             Output::Float(t) => t.clone(),
         }
     }
@@ -493,7 +492,7 @@ impl Network {
         match (array.data, import.float_input()) {
             (npy::Data::I8(v), None) => {
                 let int8 = Tensor::new(s, v)?;
-                let real = dequantize_tensor(&int8, model.input_quant());
+                let real = int8.dequantize(model.input_quant());
                 Ok(Input { int8, real })
             }
             (npy::Data::F32(v), Some(q)) => {
@@ -556,7 +555,7 @@ impl Network {
         let real = if import.float_input().is_some() {
             pixel_real
         } else {
-            dequantize_tensor(&int8, model.input_quant())
+            int8.dequantize(model.input_quant())
         };
         Ok(Input { int8, real })
     }
@@ -595,7 +594,7 @@ impl Network {
     pub fn output_of(&self, int8: Tensor<i8>) -> Result<Output> {
         let import = self.import()?;
         Ok(match import.float_output() {
-            Some(q) => Output::Float(dequantize_tensor(&int8, q)),
+            Some(q) => Output::Float(int8.dequantize(q)),
             None => Output::Int8 {
                 values: int8,
                 quant: import.model().output_quant(),

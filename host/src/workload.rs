@@ -28,10 +28,11 @@
 //! ```
 
 use crate::edges::INPUT_QUANT;
-use crate::quantize::{QuantConv, QuantLayer, choose_quant, layers};
+use crate::layer::{QuantConv, QuantLayer, layers};
 use crate::reference::Conv2dF32;
 use crate::{Tensor, picture};
-use scanline::conv::WeightLayout;
+use scanline::WeightLayout;
+use scanline::converter::choose_quant;
 use scanline::{Activation, MaxPool2d, Model, Padding, Quant, Rounding, Shape, Window};
 
 /// OpenCV's `filter2D` (3x3, u8 → i16) on one core of the reference machine, in
