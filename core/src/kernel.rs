@@ -105,7 +105,7 @@ impl Kernel {
             return Some((q, p.divisor()));
         }
         for (q, &t) in q.iter_mut().zip(self.taps()) {
-            if t.fract() != 0.0 || t.abs() > 127.0 {
+            if !(-127.0..=127.0).contains(&t) || t as i8 as f32 != t {
                 return None;
             }
             *q = t as i8;
