@@ -179,6 +179,21 @@ mod tests {
         };
         assert_eq!(c.frame_stream_differences(), 2);
         assert_eq!(c.diff().unwrap().data, vec![0.0, 3.0, 1.0]);
-        assert!(c.diff_picture().is_ok());
+        // The picture: 3 one-pixel tiles over the shared range 0..3: the worst
+        // value takes viridis' top colour, the exact one the bottom colour.
+        let panels = panel::channel_maps(&c.diff().unwrap(), MapRange::Shared(0.0, 3.0)).unwrap();
+        assert_eq!(
+            panels[0].image().get_pixel(1, 0).0,
+            crate::colour::viridis(1.0)
+        );
+        assert_eq!(
+            panels[0].image().get_pixel(0, 0).0,
+            crate::colour::viridis(0.0)
+        );
+        let picture = c.diff_picture().unwrap();
+        assert_eq!(
+            picture.dimensions(),
+            mosaic::mosaic_size(&panels, mosaic::MIN_TILE)
+        );
     }
 }

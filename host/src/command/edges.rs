@@ -20,7 +20,7 @@ use crate::{Result, Tensor, figure, kernel, npy};
 pub struct Args {
     /// The photo (PNG or JPEG).
     pub image: PathBuf,
-    /// Where to write the panel PNG [default: <image name>-edges.png in the current directory].
+    /// Where to write the panel PNG [default: NAME-edges.png in the current directory, NAME the image file's stem].
     #[arg(short, long, value_name = "PANEL.png")]
     pub output: Option<PathBuf>,
     /// A preset (laplacian8, laplacian4, sobel-x, sobel-y, scharr-x, scharr-y,
