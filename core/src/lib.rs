@@ -48,7 +48,6 @@ pub mod digest;
 pub mod edges;
 pub mod error;
 pub mod filter;
-mod flatbuffer;
 pub mod frame;
 pub mod geometry;
 pub mod kernel;
