@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use crate::project_root;
 
 /// Directories holding this repository's crates (`firmware` only when present).
-const CRATE_DIRS: [&str; 5] = ["core", "host", "tests", "xtask", "firmware"];
+const CRATE_DIRS: [&str; 6] = ["core", "host", "testkit", "tests", "xtask", "firmware"];
 
 /// Macros that must not be left in non-test code.
 const FORBIDDEN_MACROS: [&str; 3] = ["dbg", "todo", "unimplemented"];
