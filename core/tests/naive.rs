@@ -9,6 +9,7 @@ use scanline::{
     Activation, Axis, Conv2d, DepthwiseConv2d, Error, Layer, MaxPool2d, Model, Padding, Param,
     Quant, Relu, Requantization, Rounding, Shape, Values, Window,
 };
+use scanline_testkit::Rng;
 
 // ---------------------------------------------------------------------------
 // The naive reference. Nothing here calls into the core's arithmetic.
@@ -260,32 +261,6 @@ impl ConvCase {
 // Random data.
 // ---------------------------------------------------------------------------
 
-/// splitmix64: bulk data from one proptest-chosen seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn i8(&mut self) -> i8 {
-        self.next() as i8
-    }
-    fn range(&mut self, lo: i64, hi: i64) -> i64 {
-        lo + (self.next() % (hi - lo + 1) as u64) as i64
-    }
-    /// Uniform in `[lo, hi)`.
-    fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    fn bytes(&mut self, n: usize) -> Vec<i8> {
-        (0..n).map(|_| self.i8()).collect()
-    }
-}
-
 fn activation(i: u8) -> Activation {
     [
         Activation::None,
@@ -304,12 +279,12 @@ fn scales(rng: &mut Rng, channels: usize, per_channel: bool, taps: usize) -> (f3
     let n = if per_channel { channels } else { 1 };
     // |acc| is typically sqrt(taps) * E|w| * E|x - zp| ≈ sqrt(taps) * 64 * 80.
     let typical = -((taps as f64).sqrt() * 64.0 * 80.0).log2();
-    let log_mult = if rng.next().is_multiple_of(8) {
-        rng.uniform(-16.0, 1.0)
+    let log_mult = if rng.one_in(8) {
+        rng.f64(-16.0, 1.0)
     } else {
-        typical + rng.uniform(-2.0, 7.0)
+        typical + rng.f64(-2.0, 7.0)
     };
-    if rng.next().is_multiple_of(4) {
+    if rng.one_in(4) {
         let s_in = 2f32.powi(-(rng.range(0, 8) as i32));
         let s_w: Vec<f32> = (0..n)
             .map(|_| 2f32.powi(-(rng.range(3, 10) as i32)))
@@ -318,9 +293,9 @@ fn scales(rng: &mut Rng, channels: usize, per_channel: bool, taps: usize) -> (f3
         let s_out = s_in * max_w * 2f32.powi(-(log_mult.round() as i32));
         return (s_in, s_w, s_out);
     }
-    let s_in = 2f64.powf(rng.uniform(-10.0, 0.0)) as f32;
+    let s_in = 2f64.powf(rng.f64(-10.0, 0.0)) as f32;
     let s_w: Vec<f32> = (0..n)
-        .map(|_| 2f64.powf(rng.uniform(-10.0, -3.0)) as f32)
+        .map(|_| 2f64.powf(rng.f64(-10.0, -3.0)) as f32)
         .collect();
     let max_w = s_w.iter().cloned().fold(0.0f32, f32::max);
     let s_out = (s_in as f64 * max_w as f64 / 2f64.powf(log_mult)) as f32;
@@ -376,14 +351,14 @@ fn make_case(
     (act, seed): (u8, u64),
     depthwise: bool,
 ) -> ConvCase {
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     let h = fit(h, kh, dh, same);
     let w = fit(w, kw, dw, same);
     let out_ch = if depthwise { ci * co } else { co };
     let taps = kh * kw * if depthwise { 1 } else { ci };
     let (s_in, s_w, s_out) = scales(&mut rng, out_ch, per_channel, taps);
     // Comparable to the accumulator, now and then far larger.
-    let bias_range = if rng.next().is_multiple_of(8) {
+    let bias_range = if rng.one_in(8) {
         1 << 24
     } else {
         ((taps as f64).sqrt() * 64.0 * 128.0) as i64
@@ -398,7 +373,7 @@ fn make_case(
         d: (dh, dw),
         same,
         hwio,
-        weights: rng.bytes(kh * kw * ci * co),
+        weights: rng.i8s(kh * kw * ci * co),
         bias: bias.then(|| {
             (0..out_ch)
                 .map(|_| rng.range(-bias_range, bias_range) as i32)
@@ -409,7 +384,7 @@ fn make_case(
         output_q: Quant::new(s_out, rng.range(-128, 127) as i32),
         act: activation(act),
         single,
-        input: rng.bytes(h * w * ci),
+        input: rng.i8s(h * w * ci),
     }
 }
 
@@ -469,11 +444,11 @@ proptest! {
         (h, w, c) in (1..=24usize, 1..=24usize, 1..=8usize),
         (same, act, seed) in (any::<bool>(), 0..4u8, any::<u64>()),
     ) {
-        let mut rng = Rng(seed);
+        let mut rng = Rng::new(seed);
         let (h, w) = (fit(h, kh, 1, same), fit(w, kw, 1, same));
-        let quant = Quant::new(2f64.powf(rng.uniform(-8.0, 0.0)) as f32, rng.range(-128, 127) as i32);
+        let quant = Quant::new(2f64.powf(rng.f64(-8.0, 0.0)) as f32, rng.range(-128, 127) as i32);
         let act = activation(act);
-        let input = rng.bytes(h * w * c);
+        let input = rng.i8s(h * w * c);
         let (oh, pt) = geometry(h, kh, sh, 1, same);
         let (ow, pl) = geometry(w, kw, sw, 1, same);
         let (lo, hi) = act_bounds(act, quant);
@@ -521,19 +496,19 @@ proptest! {
         (h, w, c) in (1..=16usize, 1..=16usize, 1..=8usize),
         (relu6, single, seed) in (any::<bool>(), any::<bool>(), any::<u64>()),
     ) {
-        let mut rng = Rng(seed);
-        let s_in = 2f64.powf(rng.uniform(-8.0, 0.0)) as f32;
+        let mut rng = Rng::new(seed);
+        let s_in = 2f64.powf(rng.f64(-8.0, 0.0)) as f32;
         // Output scale from 1/16 to 16 times the input's: a quarter exactly equal,
         // a quarter a power-of-two ratio (rounding ties), the rest anywhere.
-        let s_out = match rng.next() % 4 {
+        let s_out = match rng.next_u64() % 4 {
             0 => s_in,
             1 => s_in * 2f32.powi(rng.range(-4, 4) as i32),
-            _ => (s_in as f64 * 2f64.powf(rng.uniform(-4.0, 4.0))) as f32,
+            _ => (s_in as f64 * 2f64.powf(rng.f64(-4.0, 4.0))) as f32,
         };
         let input_q = Quant::new(s_in, rng.range(-128, 127) as i32);
         let output_q = Quant::new(s_out, rng.range(-128, 127) as i32);
         let act = if relu6 { Activation::Relu6 } else { Activation::Relu };
-        let input = rng.bytes(h * w * c);
+        let input = rng.i8s(h * w * c);
         let (m, shift) = quantize_multiplier((s_in / s_out) as f64, single);
         let (lo, _) = act_bounds(Activation::Relu, output_q);
         let hi = if relu6 { act_bounds(Activation::Relu6, output_q).1 } else { 127 };
@@ -561,16 +536,16 @@ proptest! {
         let conv = make_case(
             (k1, k1, s1, s1, 1, 1), (h, w, ci, c1), (true, false, true, true, single), (act1, seed), false);
         let (shape1, out1) = conv.naive(false);
-        let mut rng = Rng(seed ^ 0x5555);
+        let mut rng = Rng::new(seed ^ 0x5555);
         let mut dw = make_case(
             (k2, k2, 1, 1, 1, 1), (shape1.height, shape1.width, c1, dm), (true, false, true, true, single),
-            (act2, rng.next()), true);
+            (act2, rng.next_u64()), true);
         dw.input_q = conv.output_q;
         dw.input = out1;
         // Keep the multiplier of the second layer in range for its new input scale.
         let max_w = dw.scales.iter().cloned().fold(0.0f32, f32::max);
         dw.output_q.scale =
-            (dw.input_q.scale as f64 * max_w as f64 * 2f64.powf(rng.uniform(-1.0, 12.0))) as f32;
+            (dw.input_q.scale as f64 * max_w as f64 * 2f64.powf(rng.f64(-1.0, 12.0))) as f32;
         let (shape2, out2) = dw.naive(true);
         let pool = MaxPool2d { window: Window::square(p, p, Padding::Same), quant: dw.output_q, activation: Activation::None };
         let (oh, pt) = geometry(shape2.height, p, p, 1, true);
@@ -658,9 +633,9 @@ fn naive_arithmetic_edges() {
 #[test]
 fn naive_agrees_with_the_core_multiplier_on_many_reals() {
     // Not a substitute for the layer tests: a quick sweep over the frexp path.
-    let mut rng = Rng(7);
+    let mut rng = Rng::new(7);
     for _ in 0..20_000 {
-        let real = 2f64.powf(rng.uniform(-40.0, 40.0));
+        let real = 2f64.powf(rng.f64(-40.0, 40.0));
         for single in [false, true] {
             let r = if single {
                 Rounding::Single
@@ -720,9 +695,13 @@ fn model_rejects_shapes_that_do_not_chain() {
     );
     // The first layer too, against the model input.
     let err = Model::new(Shape::new(8, 8, 2), Q, &layers, Rounding::Double).unwrap_err();
-    assert!(
-        matches!(err, Error::Shape { layer: Some(0), .. }),
-        "{err:?}"
+    assert_eq!(
+        err,
+        Error::Shape {
+            layer: Some(0),
+            expected: Shape::new(8, 8, 1),
+            found: Shape::new(8, 8, 2),
+        }
     );
     // A VALID window larger than what reaches it.
     let pool = Layer::MaxPool(MaxPool2d {
@@ -750,10 +729,14 @@ fn model_rejects_shapes_that_do_not_chain() {
         input: Quant::new(0.2, 0),
         output: Q,
     });
+    // (The 5x5 VALID pool has no output on 4x4 before the quantization is looked at.)
     let err = Model::new(Shape::new(4, 4, 4), Q, &[pool, relu], Rounding::Double);
-    assert!(
-        matches!(err, Err(Error::EmptyOutput { layer: Some(0), .. })),
-        "{err:?}"
+    assert_eq!(
+        err,
+        Err(Error::EmptyOutput {
+            layer: Some(0),
+            input: Shape::new(4, 4, 4)
+        })
     );
     let err = Model::new(
         Shape::new(8, 8, 1),
@@ -762,16 +745,13 @@ fn model_rejects_shapes_that_do_not_chain() {
         Rounding::Double,
     )
     .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Invalid {
-                layer: Some(1),
-                param: Param::InputQuant,
-                ..
-            }
-        ),
-        "{err:?}"
+    assert_eq!(
+        err,
+        Error::Invalid {
+            layer: Some(1),
+            param: Param::InputQuant,
+            reason: "does not match the output quantization of what feeds it",
+        }
     );
 }
 
@@ -818,17 +798,14 @@ fn model_rejects_bad_lengths() {
         c.requant = Requantization::WeightScales(Values::Slice(&[0.1, 0.2]));
     }
     let err = Model::new(Shape::new(8, 8, 1), Q, &[bad_scales], Rounding::Double).unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Length {
-                layer: Some(0),
-                param: Param::WeightScales,
-                expected: 4,
-                found: 2
-            }
-        ),
-        "{err:?}"
+    assert_eq!(
+        err,
+        Error::Length {
+            layer: Some(0),
+            param: Param::WeightScales,
+            expected: 4,
+            found: 2
+        }
     );
     let dw = Layer::Depthwise(DepthwiseConv2d {
         in_channels: 4,
@@ -867,47 +844,52 @@ fn model_rejects_bad_lengths() {
     .unwrap();
     let mut out = vec![0i8; 8 * 8 * 4];
     let err = scanline::frame::run(&model, &[0i8; 63], &mut out, &mut []).unwrap_err();
-    assert!(matches!(
+    assert_eq!(
         err,
         Error::Length {
+            layer: None,
             param: Param::Row,
             expected: 64,
             found: 63,
-            ..
         }
-    ));
+    );
     let err = scanline::frame::run(&model, &[0i8; 64], &mut out[1..], &mut []).unwrap_err();
-    assert!(matches!(
+    assert_eq!(
         err,
         Error::Length {
+            layer: None,
             param: Param::Output,
-            ..
+            expected: 256,
+            found: 255,
         }
-    ));
+    );
     // No layers, too many layers.
     let err = Model::new(Shape::new(8, 8, 1), Q, &[], Rounding::Double).unwrap_err();
-    assert!(matches!(
+    assert_eq!(
         err,
         Error::Invalid {
             layer: None,
             param: Param::Layers,
-            ..
+            reason: "a model needs at least one layer",
         }
-    ));
+    );
     let relu = Layer::Relu(Relu {
         activation: Activation::Relu,
         input: Q,
         output: Q,
     });
     let err = Model::new(Shape::new(8, 8, 1), Q, &[relu; 17], Rounding::Double).unwrap_err();
-    assert!(matches!(
+    assert_eq!(
         err,
         Error::Invalid {
             layer: None,
             param: Param::Layers,
-            ..
+            reason: "too many layers (at most 16)",
         }
-    ));
+    );
+    // Sixteen are fine.
+    let model = Model::new(Shape::new(8, 8, 1), Q, &[relu; 16], Rounding::Double).unwrap();
+    assert_eq!(model.layers().len(), 16);
 }
 
 #[test]
@@ -962,7 +944,8 @@ fn model_rejects_overflowing_accumulators() {
             _ => unreachable!(),
         }
     });
-    assert!(Model::new(Shape::new(16, 16, 256), q, &[layer], Rounding::Double).is_ok());
+    let model = Model::new(Shape::new(16, 16, 256), q, &[layer], Rounding::Double).unwrap();
+    assert_eq!(model.output_shape(), Shape::new(16, 16, 1));
 }
 
 #[test]
@@ -982,17 +965,16 @@ fn absurd_channel_counts_are_errors_not_overflows() {
         output: q,
         activation: Activation::None,
     });
+    // 2^40 * 3 * 3 * 2^40 weights saturate to usize::MAX.
     let err = conv.output_shape(Shape::new(4, 4, 1 << 40)).unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Length {
-                param: Param::Weights,
-                found: 9,
-                ..
-            }
-        ),
-        "{err:?}"
+    assert_eq!(
+        err,
+        Error::Length {
+            layer: None,
+            param: Param::Weights,
+            expected: usize::MAX,
+            found: 9,
+        }
     );
     let dw = Layer::Depthwise(DepthwiseConv2d {
         in_channels: usize::MAX / 2,
@@ -1008,15 +990,13 @@ fn absurd_channel_counts_are_errors_not_overflows() {
     let err = dw
         .output_shape(Shape::new(4, 4, usize::MAX / 2))
         .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Length {
-                param: Param::Weights,
-                found: 9,
-                ..
-            }
-        ),
-        "{err:?}"
+    assert_eq!(
+        err,
+        Error::Length {
+            layer: None,
+            param: Param::Weights,
+            expected: usize::MAX,
+            found: 9,
+        }
     );
 }
