@@ -53,6 +53,8 @@ pub mod geometry;
 pub mod kernel;
 pub mod layer;
 pub mod model;
+#[cfg(test)]
+mod pattern;
 pub mod pixel;
 pub mod pool;
 pub mod preset;
