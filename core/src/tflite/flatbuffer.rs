@@ -292,23 +292,33 @@ mod tests {
         // Field 2 is beyond the vtable (length 8 covers ids 0 and 1): absent.
         assert_eq!(t.string(2, "s").unwrap(), None);
         assert_eq!(t.i32(5, -1, "absent").unwrap(), -1);
-        assert!(root(&b, b"XXXX").is_err());
+        // (The message names the identifier TFLite files carry, the only one read.)
+        assert_eq!(
+            root(&b, b"XXXX").unwrap_err(),
+            malformed(4, "file identifier is not \"TFL3\"")
+        );
         // Vector length past the end.
         let mut bad = b;
         bad[32..36].copy_from_slice(&1000u32.to_le_bytes());
         let t = root(&bad, b"TFL3").unwrap();
-        assert!(matches!(
-            t.vector(1, 4, "v"),
-            Err(Error::Malformed { offset: 32, .. })
-        ));
+        assert_eq!(t.vector(1, 4, "v").unwrap_err(), malformed(32, "v"));
         // Root offset past the end.
         let mut bad = b;
         bad[0..4].copy_from_slice(&u32::MAX.to_le_bytes());
-        assert!(root(&bad, b"TFL3").is_err());
+        assert_eq!(
+            root(&bad, b"TFL3").unwrap_err(),
+            malformed(0, "root table offset")
+        );
         // soffset pointing before the start.
         let mut bad = b;
         bad[16..20].copy_from_slice(&100i32.to_le_bytes());
-        assert!(root(&bad, b"TFL3").is_err());
-        assert!(root(&b[..6], b"TFL3").is_err());
+        assert_eq!(
+            root(&bad, b"TFL3").unwrap_err(),
+            malformed(16, "vtable offset out of range")
+        );
+        assert_eq!(
+            root(&b[..6], b"TFL3").unwrap_err(),
+            malformed(4, "file identifier (file too short)")
+        );
     }
 }
