@@ -60,6 +60,46 @@ fn positive(t: &Table<'_>, id: usize, default: i32, what: &'static str) -> Resul
     Ok(t.i32(id, default, what)?.max(0) as usize)
 }
 
+/// The field ids of a convolution window in an options table: padding, then
+/// `(height, width)` strides and dilations.
+struct WindowFields {
+    padding: usize,
+    stride: (usize, usize),
+    dilation: (usize, usize),
+}
+
+/// `Conv2DOptions`' window fields.
+const CONV_WINDOW: WindowFields = WindowFields {
+    padding: field::CONV_PADDING,
+    stride: (field::CONV_STRIDE_H, field::CONV_STRIDE_W),
+    dilation: (field::CONV_DILATION_H, field::CONV_DILATION_W),
+};
+
+/// `DepthwiseConv2DOptions`' window fields.
+const DW_WINDOW: WindowFields = WindowFields {
+    padding: field::DW_PADDING,
+    stride: (field::DW_STRIDE_H, field::DW_STRIDE_W),
+    dilation: (field::DW_DILATION_H, field::DW_DILATION_W),
+};
+
+/// The window of a `kh` x `kw` convolution kernel from its options table `t`
+/// (strides default to 0, which the core rejects; dilations to 1).
+fn conv_window(t: &Table<'_>, (kh, kw): (usize, usize), f: &WindowFields) -> Result<Window> {
+    Ok(Window {
+        height: Axis::new(
+            kh,
+            positive(t, f.stride.0, 0, "stride_h")?,
+            positive(t, f.dilation.0, 1, "dilation_h_factor")?,
+        ),
+        width: Axis::new(
+            kw,
+            positive(t, f.stride.1, 0, "stride_w")?,
+            positive(t, f.dilation.1, 1, "dilation_w_factor")?,
+        ),
+        padding: padding(t, f.padding)?,
+    })
+}
+
 /// Activation input/output, and optional weights/bias, of an operator.
 pub(super) struct Io<'a> {
     pub(super) input: Tensor<'a>,
@@ -130,19 +170,7 @@ pub(super) fn layer_of<'a>(
                 Ok(Layer::Depthwise(DepthwiseConv2d {
                     in_channels: ci,
                     depth_multiplier: co / ci,
-                    window: Window {
-                        height: Axis::new(
-                            kh,
-                            positive(&t, DW_STRIDE_H, 0, "stride_h")?,
-                            positive(&t, DW_DILATION_H, 1, "dilation_h_factor")?,
-                        ),
-                        width: Axis::new(
-                            kw,
-                            positive(&t, DW_STRIDE_W, 0, "stride_w")?,
-                            positive(&t, DW_DILATION_W, 1, "dilation_w_factor")?,
-                        ),
-                        padding: padding(&t, DW_PADDING)?,
-                    },
+                    window: conv_window(&t, (kh, kw), &DW_WINDOW)?,
                     weights,
                     bias,
                     requant: Requantization::WeightScales(weight_scales),
@@ -163,19 +191,7 @@ pub(super) fn layer_of<'a>(
                 Ok(Layer::Conv2d(Conv2d {
                     in_channels: d[3],
                     out_channels: co,
-                    window: Window {
-                        height: Axis::new(
-                            kh,
-                            positive(&t, CONV_STRIDE_H, 0, "stride_h")?,
-                            positive(&t, CONV_DILATION_H, 1, "dilation_h_factor")?,
-                        ),
-                        width: Axis::new(
-                            kw,
-                            positive(&t, CONV_STRIDE_W, 0, "stride_w")?,
-                            positive(&t, CONV_DILATION_W, 1, "dilation_w_factor")?,
-                        ),
-                        padding: padding(&t, CONV_PADDING)?,
-                    },
+                    window: conv_window(&t, (kh, kw), &CONV_WINDOW)?,
                     weights,
                     layout: WeightLayout::Ohwi,
                     bias,
