@@ -375,7 +375,7 @@ mod tests {
     //! output is its accumulator plus the output zero point, clamped.
 
     use super::*;
-    use crate::pattern::{assert_pattern, image, run};
+    use crate::pattern::{Image, assert_pattern, image, run};
     use crate::{Axis, Layer, Padding};
 
     const ONE: Quant = Quant::new(1.0, 0);
@@ -396,6 +396,22 @@ mod tests {
         }
     }
 
+    /// A 3x3 kernel reading the window's top-left and bottom-right corners.
+    fn corners() -> Vec<i8> {
+        #[rustfmt::skip]
+        let kernel = image(&[&[
+            "1 0 0",
+            "0 0 0",
+            "0 0 1",
+        ]]);
+        kernel.1
+    }
+
+    /// `conv` over `input`, rounding twice (TFLite's default).
+    fn conv_rows(conv: Conv2d<'_>, input: &Image) -> Image {
+        run(&Layer::Conv2d(conv), Rounding::Double, input)
+    }
+
     #[test]
     fn same_padding_reads_nothing_outside_and_the_kernel_is_not_flipped() {
         // Kernel taps top-left (1) and bottom-right (2): out(y, x) =
@@ -406,13 +422,15 @@ mod tests {
             " 5  6  7  8",
             " 9 10 11 12",
         ]]);
+        #[rustfmt::skip]
         let kernel = image(&[&[
-            "1 0 0", //
-            "0 0 0", "0 0 2",
+            "1 0 0",
+            "0 0 0",
+            "0 0 2",
         ]]);
         let conv = gray(Window::square(3, 1, Padding::Same), &kernel.1);
         assert_pattern(
-            &run(&Layer::Conv2d(conv), Rounding::Double, &input),
+            &conv_rows(conv, &input),
             &[&[
                 // row 0: nothing above; 2 * row 1 shifted left, 0 past the right edge
                 "12 14 16  0",
@@ -436,7 +454,7 @@ mod tests {
             ..gray(Window::square(3, 1, Padding::Same), &[1; 9])
         };
         assert_pattern(
-            &run(&Layer::Conv2d(conv), Rounding::Double, &input),
+            &conv_rows(conv, &input),
             &[&[
                 "-1  1  1 -1", //
                 " 1  4  4  1",
@@ -457,13 +475,10 @@ mod tests {
             " 8  9 10 11",
             "12 13 14 15",
         ]]);
-        let kernel = image(&[&[
-            "1 0 0", //
-            "0 0 0", "0 0 1",
-        ]]);
-        let conv = gray(Window::square(3, 2, Padding::Same), &kernel.1);
+        let kernel = corners();
+        let conv = gray(Window::square(3, 2, Padding::Same), &kernel);
         assert_pattern(
-            &run(&Layer::Conv2d(conv), Rounding::Double, &input),
+            &conv_rows(conv, &input),
             &[&[
                 "10  2", // 0 + 10, 2 + (past the right edge)
                 " 8 10", // 8 + (past the bottom), 10 + (past both)
@@ -483,13 +498,10 @@ mod tests {
         ]]);
         // 3x3 stride 2 VALID, taps top-left and bottom-right: 2x2 outputs,
         // out(oy, ox) = in(2oy, 2ox) + in(2oy+2, 2ox+2).
-        let kernel = image(&[&[
-            "1 0 0", //
-            "0 0 0", "0 0 1",
-        ]]);
-        let strided = gray(Window::square(3, 2, Padding::Valid), &kernel.1);
+        let kernel = corners();
+        let strided = gray(Window::square(3, 2, Padding::Valid), &kernel);
         assert_pattern(
-            &run(&Layer::Conv2d(strided), Rounding::Double, &input),
+            &conv_rows(strided, &input),
             &[&[
                 "22 26", //  0+22,  2+24
                 "62 66", // 20+42, 22+44
@@ -503,11 +515,7 @@ mod tests {
             padding: Padding::Valid,
         };
         assert_pattern(
-            &run(
-                &Layer::Conv2d(gray(dilated, &[1, 0, 0, 1])),
-                Rounding::Double,
-                &input,
-            ),
+            &conv_rows(gray(dilated, &[1, 0, 0, 1]), &input),
             &[&[
                 "21 23 25 27", //
                 "41 43 45 47",
@@ -537,7 +545,7 @@ mod tests {
                 ..gray(Window::square(1, 1, Padding::Valid), &[1, 1])
             };
             assert_pattern(
-                &run(&Layer::Conv2d(conv), Rounding::Double, &input),
+                &conv_rows(conv, &input),
                 &[&["6 -6 2 -2 5 -5"], &["2 -2 1 -1 2 -1"]],
             );
             assert_pattern(
@@ -559,7 +567,7 @@ mod tests {
             ..gray(Window::square(1, 1, Padding::Valid), &[1])
         };
         assert_pattern(
-            &run(&Layer::Conv2d(conv), Rounding::Double, &input),
+            &conv_rows(conv, &input),
             // 2*acc - 100: -106 -100 -98 -94 -88 0
             &[&["-100 -100 -98 -94 -88 -88"]],
         );
@@ -584,7 +592,7 @@ mod tests {
                 ..gray(Window::square(1, 1, Padding::Valid), &weights)
             };
             assert_pattern(
-                &run(&Layer::Conv2d(conv), Rounding::Double, &input),
+                &conv_rows(conv, &input),
                 &[
                     &[
                         "-1 -9 -17", // 2-10+7, 4-20+7, 6-30+7

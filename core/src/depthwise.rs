@@ -157,6 +157,27 @@ mod tests {
 
     const ONE: Quant = Quant::new(1.0, 0);
 
+    /// A depthwise convolution with scale-1 quantization, no bias and no
+    /// activation.
+    fn depthwise(
+        in_channels: usize,
+        depth_multiplier: usize,
+        window: Window,
+        weights: &[i8],
+    ) -> DepthwiseConv2d<'_> {
+        DepthwiseConv2d {
+            in_channels,
+            depth_multiplier,
+            window,
+            weights,
+            bias: None,
+            requant: Requantization::WeightScales(Values::Slice(&[1.0])),
+            input: ONE,
+            output: ONE,
+            activation: Activation::None,
+        }
+    }
+
     #[test]
     fn each_output_channel_reads_input_channel_oc_over_the_multiplier() {
         // Two input channels, depth multiplier 2: output channels 0 and 1 read
@@ -171,21 +192,12 @@ mod tests {
         // oc0 (1, 0): a copy; oc1 (0, 1): shifted left; oc2 (1, -1): the
         // difference to the right neighbour; oc3 (0, 2): twice the right neighbour.
         let weights = [1, 0, 1, 0, 0, 1, -1, 2];
-        let dw = DepthwiseConv2d {
-            in_channels: 2,
-            depth_multiplier: 2,
-            window: Window {
-                height: Axis::new(1, 1, 1),
-                width: Axis::new(2, 1, 1),
-                padding: Padding::Same,
-            },
-            weights: &weights,
-            bias: None,
-            requant: Requantization::WeightScales(Values::Slice(&[1.0])),
-            input: ONE,
-            output: ONE,
-            activation: Activation::None,
+        let window = Window {
+            height: Axis::new(1, 1, 1),
+            width: Axis::new(2, 1, 1),
+            padding: Padding::Same,
         };
+        let dw = depthwise(2, 2, window, &weights);
         assert_pattern(
             &run(&Layer::Depthwise(dw), Rounding::Double, &input),
             &[
@@ -207,20 +219,14 @@ mod tests {
             "10 11 12 13 14",
             "20 21 22 23 24",
         ]]);
+        let window = Window {
+            height: Axis::new(2, 1, 2),
+            width: Axis::new(2, 2, 1),
+            padding: Padding::Valid,
+        };
         let dw = DepthwiseConv2d {
-            in_channels: 1,
-            depth_multiplier: 1,
-            window: Window {
-                height: Axis::new(2, 1, 2),
-                width: Axis::new(2, 2, 1),
-                padding: Padding::Valid,
-            },
-            weights: &[1, 0, 0, 1],
             bias: Some(Values::Slice(&[-20])),
-            requant: Requantization::WeightScales(Values::Slice(&[1.0])),
-            input: ONE,
-            output: ONE,
-            activation: Activation::None,
+            ..depthwise(1, 1, window, &[1, 0, 0, 1])
         };
         assert_pattern(
             &run(&Layer::Depthwise(dw), Rounding::Double, &input),
@@ -235,18 +241,12 @@ mod tests {
         // output zero point 0 clamps the negatives to 0.
         let input = image(&[&["-3 -1 0 1 3 60"]]);
         let dw = DepthwiseConv2d {
-            in_channels: 1,
-            depth_multiplier: 2,
-            window: Window::square(1, 1, Padding::Valid),
-            weights: &[1, 1],
-            bias: None,
             requant: Requantization::Fixed {
                 multipliers: Values::Slice(&[1 << 30, 1 << 30]),
                 shifts: Values::Slice(&[1, 2]),
             },
-            input: ONE,
-            output: ONE,
             activation: Activation::Relu,
+            ..depthwise(1, 2, Window::square(1, 1, Padding::Valid), &[1, 1])
         };
         assert_pattern(
             &run(&Layer::Depthwise(dw), Rounding::Double, &input),

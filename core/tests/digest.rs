@@ -16,12 +16,7 @@ fn digest_of(values: &[i8]) -> u32 {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 1_000,
-        max_global_rejects: 100_000,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(models::config(1_000))]
 
     #[test]
     fn streamed_digest_equals_the_digest_of_the_frame_output(spec in model_spec()) {

@@ -3,13 +3,16 @@
 //! loops with a bounds check per tap), byte for byte, over random layers; and
 //! `Model::new`'s rejection of layers that do not fit together.
 
+mod models;
+
+use models::activation;
 use proptest::prelude::*;
 use scanline::WeightLayout;
 use scanline::{
     Activation, Axis, Conv2d, DepthwiseConv2d, Error, Layer, MaxPool2d, Model, Padding, Param,
     Quant, Relu, Requantization, Rounding, Shape, Values, Window,
 };
-use scanline_testkit::Rng;
+use scanline_testkit::{Rng, cases};
 
 // ---------------------------------------------------------------------------
 // The naive reference. Nothing here calls into the core's arithmetic.
@@ -261,15 +264,6 @@ impl ConvCase {
 // Random data.
 // ---------------------------------------------------------------------------
 
-fn activation(i: u8) -> Activation {
-    [
-        Activation::None,
-        Activation::Relu,
-        Activation::Relu6,
-        Activation::ReluN1To1,
-    ][i as usize % 4]
-}
-
 /// Input, weight and output scales for a layer of `taps` taps per output. Most
 /// cases aim the real multiplier at the accumulator's typical size (outputs from a
 /// fraction of an LSB to a little beyond the int8 range); one in eight spreads it
@@ -410,17 +404,8 @@ fn check_engine(
     Ok(())
 }
 
-/// Cases per property: `default`, or `PROPTEST_CASES` from the environment for a
-/// longer stress run (e.g. `PROPTEST_CASES=40000`).
-fn cases(default: u32) -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 proptest! {
-    #![proptest_config(ProptestConfig { cases: cases(1000), failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases::count(1000), failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn conv_matches_naive((k, size, flags, rest) in conv_params()) {
@@ -658,6 +643,21 @@ fn naive_agrees_with_the_core_multiplier_on_many_reals() {
 
 const Q: Quant = Quant::new(0.1, 0);
 
+/// Why `Model::new` rejects `layers` on an input of `shape` quantized with [`Q`].
+fn rejected(shape: Shape, layers: &[Layer<'_>]) -> Error {
+    Model::new(shape, Q, layers, Rounding::Double).unwrap_err()
+}
+
+/// Why `Model::new` rejects a 3x3 conv 1 → 4 then a 1x1 conv 4 → 4 with `bias`,
+/// on 8x8x1.
+fn rejected_bias(bias: &[i32]) -> Error {
+    let (w1, w2) = ([1i8; 4 * 9], [1i8; 4 * 4]);
+    rejected(
+        Shape::new(8, 8, 1),
+        &[conv(1, 4, 3, &w1, None), conv(4, 4, 1, &w2, Some(bias))],
+    )
+}
+
 fn conv<'a>(
     ci: usize,
     co: usize,
@@ -684,7 +684,7 @@ fn model_rejects_shapes_that_do_not_chain() {
     let w1 = [1i8; 4 * 9];
     let w2 = [1i8; 2 * 9 * 3];
     let layers = [conv(1, 4, 3, &w1, None), conv(3, 2, 3, &w2, None)];
-    let err = Model::new(Shape::new(8, 8, 1), Q, &layers, Rounding::Double).unwrap_err();
+    let err = rejected(Shape::new(8, 8, 1), &layers);
     assert_eq!(
         err,
         Error::Shape {
@@ -694,7 +694,7 @@ fn model_rejects_shapes_that_do_not_chain() {
         }
     );
     // The first layer too, against the model input.
-    let err = Model::new(Shape::new(8, 8, 2), Q, &layers, Rounding::Double).unwrap_err();
+    let err = rejected(Shape::new(8, 8, 2), &layers);
     assert_eq!(
         err,
         Error::Shape {
@@ -709,13 +709,7 @@ fn model_rejects_shapes_that_do_not_chain() {
         quant: Q,
         activation: Activation::None,
     });
-    let err = Model::new(
-        Shape::new(4, 9, 1),
-        Q,
-        &[conv(1, 4, 3, &w1, None), pool],
-        Rounding::Double,
-    )
-    .unwrap_err();
+    let err = rejected(Shape::new(4, 9, 1), &[conv(1, 4, 3, &w1, None), pool]);
     assert_eq!(
         err,
         Error::EmptyOutput {
@@ -738,13 +732,7 @@ fn model_rejects_shapes_that_do_not_chain() {
             input: Shape::new(4, 4, 4)
         })
     );
-    let err = Model::new(
-        Shape::new(8, 8, 1),
-        Q,
-        &[conv(1, 4, 3, &w1, None), relu],
-        Rounding::Double,
-    )
-    .unwrap_err();
+    let err = rejected(Shape::new(8, 8, 1), &[conv(1, 4, 3, &w1, None), relu]);
     assert_eq!(
         err,
         Error::Invalid {
@@ -759,13 +747,7 @@ fn model_rejects_shapes_that_do_not_chain() {
 fn model_rejects_bad_lengths() {
     let w1 = [1i8; 4 * 9];
     let short = [1i8; 4 * 9 - 1];
-    let err = Model::new(
-        Shape::new(8, 8, 1),
-        Q,
-        &[conv(1, 4, 3, &short, None)],
-        Rounding::Double,
-    )
-    .unwrap_err();
+    let err = rejected(Shape::new(8, 8, 1), &[conv(1, 4, 3, &short, None)]);
     assert_eq!(
         err,
         Error::Length {
@@ -775,17 +757,8 @@ fn model_rejects_bad_lengths() {
             found: 35
         }
     );
-    let bias = [0i32; 3];
-    let w2 = [1i8; 4 * 4];
-    let err = Model::new(
-        Shape::new(8, 8, 1),
-        Q,
-        &[conv(1, 4, 3, &w1, None), conv(4, 4, 1, &w2, Some(&bias))],
-        Rounding::Double,
-    )
-    .unwrap_err();
     assert_eq!(
-        err,
+        rejected_bias(&[0; 3]),
         Error::Length {
             layer: Some(1),
             param: Param::Bias,
@@ -797,7 +770,7 @@ fn model_rejects_bad_lengths() {
     if let Layer::Conv2d(c) = &mut bad_scales {
         c.requant = Requantization::WeightScales(Values::Slice(&[0.1, 0.2]));
     }
-    let err = Model::new(Shape::new(8, 8, 1), Q, &[bad_scales], Rounding::Double).unwrap_err();
+    let err = rejected(Shape::new(8, 8, 1), &[bad_scales]);
     assert_eq!(
         err,
         Error::Length {
@@ -818,13 +791,7 @@ fn model_rejects_bad_lengths() {
         output: Q,
         activation: Activation::None,
     });
-    let err = Model::new(
-        Shape::new(8, 8, 1),
-        Q,
-        &[conv(1, 4, 3, &w1, None), dw],
-        Rounding::Double,
-    )
-    .unwrap_err();
+    let err = rejected(Shape::new(8, 8, 1), &[conv(1, 4, 3, &w1, None), dw]);
     assert_eq!(
         err,
         Error::Length {
@@ -864,7 +831,7 @@ fn model_rejects_bad_lengths() {
         }
     );
     // No layers, too many layers.
-    let err = Model::new(Shape::new(8, 8, 1), Q, &[], Rounding::Double).unwrap_err();
+    let err = rejected(Shape::new(8, 8, 1), &[]);
     assert_eq!(
         err,
         Error::Invalid {
@@ -878,7 +845,7 @@ fn model_rejects_bad_lengths() {
         input: Q,
         output: Q,
     });
-    let err = Model::new(Shape::new(8, 8, 1), Q, &[relu; 17], Rounding::Double).unwrap_err();
+    let err = rejected(Shape::new(8, 8, 1), &[relu; 17]);
     assert_eq!(
         err,
         Error::Invalid {
@@ -895,18 +862,8 @@ fn model_rejects_bad_lengths() {
 #[test]
 fn model_rejects_overflowing_accumulators() {
     // Through the bias: channel 2's bias plus its weights can exceed i32::MAX.
-    let w1 = [1i8; 4 * 9];
-    let w2 = [1i8; 4 * 4];
-    let bias = [0, 0, i32::MAX - 100, 0];
-    let err = Model::new(
-        Shape::new(8, 8, 1),
-        Q,
-        &[conv(1, 4, 3, &w1, None), conv(4, 4, 1, &w2, Some(&bias))],
-        Rounding::Double,
-    )
-    .unwrap_err();
     assert_eq!(
-        err,
+        rejected_bias(&[0, 0, i32::MAX - 100, 0]),
         Error::AccumulatorOverflow {
             layer: Some(1),
             channel: 2
@@ -966,16 +923,13 @@ fn absurd_channel_counts_are_errors_not_overflows() {
         activation: Activation::None,
     });
     // 2^40 * 3 * 3 * 2^40 weights saturate to usize::MAX.
-    let err = conv.output_shape(Shape::new(4, 4, 1 << 40)).unwrap_err();
-    assert_eq!(
-        err,
-        Error::Length {
-            layer: None,
-            param: Param::Weights,
-            expected: usize::MAX,
-            found: 9,
-        }
-    );
+    let saturated = Err(Error::Length {
+        layer: None,
+        param: Param::Weights,
+        expected: usize::MAX,
+        found: 9,
+    });
+    assert_eq!(conv.output_shape(Shape::new(4, 4, 1 << 40)), saturated);
     let dw = Layer::Depthwise(DepthwiseConv2d {
         in_channels: usize::MAX / 2,
         depth_multiplier: 1000,
@@ -987,16 +941,6 @@ fn absurd_channel_counts_are_errors_not_overflows() {
         output: q,
         activation: Activation::None,
     });
-    let err = dw
-        .output_shape(Shape::new(4, 4, usize::MAX / 2))
-        .unwrap_err();
-    assert_eq!(
-        err,
-        Error::Length {
-            layer: None,
-            param: Param::Weights,
-            expected: usize::MAX,
-            found: 9,
-        }
-    );
+    // 9 taps times (2^63 - 1) * 1000 output channels saturate too.
+    assert_eq!(dw.output_shape(Shape::new(4, 4, usize::MAX / 2)), saturated);
 }

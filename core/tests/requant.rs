@@ -93,12 +93,7 @@ fn check(spec: &ModelSpec) -> Result<bool, TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 1_500,
-        max_global_rejects: 100_000,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(models::config(1_500))]
 
     /// Every random model twice: double and single rounding (the fixed
     /// parameters computed for each).

@@ -98,12 +98,7 @@ fn check(spec: &ModelSpec) -> Result<bool, TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 20_000,
-        max_global_rejects: 100_000,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(models::config(20_000))]
 
     #[test]
     fn stream_equals_frame(spec in model_spec()) {
@@ -112,12 +107,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 300,
-        max_global_rejects: 100_000,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(models::config(300))]
 
     /// Abort mid-frame two ways (reset after some rows; a failing sink), then a
     /// clean frame equals the frame engine.

@@ -1,8 +1,9 @@
 //! scanline-testkit: what the tests of every scanline crate share, so that no test
-//! file carries its own copy — one seeded random generator ([`Rng`]), the paths of
-//! the repository's fixtures ([`fixture`]), golden files that `cargo xtask test
-//! --bless` rewrites ([`golden`]) and temporary directories and files that clean
-//! up after themselves ([`TempDir`], [`TempFile`]).
+//! file carries its own copy — one seeded random generator ([`Rng`]), how many
+//! cases a property test runs ([`cases`]), the paths of the repository's fixtures
+//! ([`fixture`]), golden files that `cargo xtask test --bless` rewrites
+//! ([`golden`]) and temporary directories and files that clean up after
+//! themselves ([`TempDir`], [`TempFile`]).
 //!
 //! std only, and it depends on no scanline crate, so the core can dev-depend on it
 //! without a cycle. Add it under `[dev-dependencies]`:
@@ -34,6 +35,7 @@
 //! assert!(!path.exists());
 //! ```
 
+pub mod cases;
 pub mod fixture;
 pub mod golden;
 pub mod rng;

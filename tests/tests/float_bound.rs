@@ -21,7 +21,7 @@ use scanline::{Activation, Axis, Layer, MaxPool2d, Padding, Quant, Relu, Roundin
 use scanline_host::Tensor;
 use scanline_host::layer::{QuantConv, QuantDepthwise};
 use scanline_host::reference::{FloatLayer, MaxPoolF32, activation, max_pool2d};
-use scanline_testkit::Rng;
+use scanline_testkit::{Rng, cases};
 
 /// What one case measured.
 #[derive(Debug, Default, Clone, Copy)]
@@ -272,17 +272,8 @@ fn linear_f64(layer: &FloatLayer, input: &Tensor<f32>) -> Vec<f64> {
     v
 }
 
-/// Cases per property: `default`, or `PROPTEST_CASES` from the environment for a
-/// longer stress run (e.g. `PROPTEST_CASES=40000`).
-fn cases(default: u32) -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 proptest! {
-    #![proptest_config(ProptestConfig { cases: cases(500), failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases::count(500), failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn conv_within_one_lsb_of_float(seed in any::<u64>()) {
@@ -396,7 +387,7 @@ fn relu_case(seed: u64) -> Result<(), String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: cases(500), failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases::count(500), failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn maxpool_equals_float(seed in any::<u64>()) {

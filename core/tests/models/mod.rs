@@ -13,7 +13,19 @@ use scanline::{
     Activation, Axis, Conv2d, DepthwiseConv2d, Error, Layer, MaxPool2d, Model, Multiplier, Padding,
     Quant, Relu, Requantization, Rounding, Shape, Values, Window,
 };
-use scanline_testkit::Rng;
+use scanline_testkit::{Rng, cases};
+
+/// The configuration of a property over random models: `default` cases (or
+/// `PROPTEST_CASES`), room for the models `prop_assume!` rejects (too large,
+/// or invalid), and no failure files (a failing seed is printed instead).
+pub fn config(default: u32) -> ProptestConfig {
+    ProptestConfig {
+        cases: cases::count(default),
+        max_global_rejects: 100_000,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
 
 /// Structure of one random layer.
 #[derive(Debug, Clone)]
@@ -125,7 +137,8 @@ pub struct Owned {
     pub activation: Activation,
 }
 
-fn activation(a: u8) -> Activation {
+/// Fused activation number `a` (modulo 4): none, ReLU, ReLU6, ReLU_N1_TO_1.
+pub fn activation(a: u8) -> Activation {
     [
         Activation::None,
         Activation::Relu,
