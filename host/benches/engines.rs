@@ -96,7 +96,7 @@ fn engines(c: &mut Criterion, built: &[OwnedModel]) {
 fn edges(c: &mut Criterion) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/coins.png");
     let pixels = picture::load(&path, Channels::Gray).expect("tests/data/coins.png");
-    let input = picture::to_int8(&pixels, INPUT_QUANT);
+    let input = picture::to_int8(&pixels, INPUT_QUANT).expect("a gray photo");
     let kernel = kernel::parse("laplacian8").expect("a preset kernel");
     let walk = Edges::new(kernel, 1, Some(2)).expect("edges");
     let mut group = c.benchmark_group("edges-coins");

@@ -164,6 +164,11 @@ impl Edges {
                 }
                 outs
             }
+            Engine::Float => {
+                return Err(Error::Invalid(
+                    "the float engine runs on real pixels: use run_float".into(),
+                ));
+            }
             Engine::Stream => (1..=stages)
                 .map(|n| run_stream(&self.model(h, w, n)?, input))
                 .collect::<Result<Vec<_>>>()?,

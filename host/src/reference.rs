@@ -430,6 +430,7 @@ pub fn depthwise_conv2d(input: &Tensor<f32>, dw: &DepthwiseF32) -> Result<Tensor
         )));
     }
     check_bias(&dw.bias, co, "depthwise")?;
+    let filter = Filter::depthwise(co, kh, kw);
     let (pt, pl) = (win.pad_top(s.height), win.pad_left(s.width));
     let mut out = Vec::with_capacity(out_shape.len());
     for oy in 0..out_shape.height {
@@ -445,7 +446,7 @@ pub fn depthwise_conv2d(input: &Tensor<f32>, dw: &DepthwiseF32) -> Result<Tensor
                         let Some(ix) = tap(&win.width, ox, pl, kx, s.width) else {
                             continue;
                         };
-                        acc += dw.weights[(ky * kw + kx) * co + oc]
+                        acc += dw.weights[filter.index(WeightLayout::Hwio, oc, ky, kx, 0)]
                             * input.data[(iy * s.width + ix) * ci + ic];
                     }
                 }

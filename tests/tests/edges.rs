@@ -22,7 +22,10 @@ fn run(
     )
     .unwrap();
     let int8 = edges
-        .run_int8(Engine::Frame, &picture::to_int8(&image, INPUT_QUANT))
+        .run_int8(
+            Engine::Frame,
+            &picture::to_int8(&image, INPUT_QUANT).unwrap(),
+        )
         .unwrap();
     let float = edges.run_float(&picture::to_real(&image)).unwrap();
     (edges, int8, float)
@@ -80,7 +83,10 @@ fn integer_custom_kernels_are_within_one_lsb() {
         let image = picture::load(fixture::photo("coins.png"), Channels::Keep).unwrap();
         let edges = Edges::new(kernel, 1, Some(3)).unwrap();
         let int8 = edges
-            .run_int8(Engine::Frame, &picture::to_int8(&image, INPUT_QUANT))
+            .run_int8(
+                Engine::Frame,
+                &picture::to_int8(&image, INPUT_QUANT).unwrap(),
+            )
             .unwrap();
         let float = edges.run_float(&picture::to_real(&image)).unwrap();
         assert!(max_lsb(&edges, &int8, &float) <= 1.0, "{k}");
@@ -101,7 +107,7 @@ fn stream_equals_frame_on_photos() {
             pool,
         )
         .unwrap();
-        let input = picture::to_int8(&image, INPUT_QUANT);
+        let input = picture::to_int8(&image, INPUT_QUANT).unwrap();
         let frame = edges.run_int8(Engine::Frame, &input).unwrap();
         let stream = edges.run_int8(Engine::Stream, &input).unwrap();
         assert_eq!(frame, stream, "{photo}");
@@ -179,7 +185,10 @@ fn real_valued_kernels_measured_on_photos() {
         let image = picture::load(fixture::photo("chelsea.png"), Channels::Keep).unwrap();
         let edges = Edges::new(kernel, 3, Some(2)).unwrap();
         let int8 = edges
-            .run_int8(Engine::Frame, &picture::to_int8(&image, INPUT_QUANT))
+            .run_int8(
+                Engine::Frame,
+                &picture::to_int8(&image, INPUT_QUANT).unwrap(),
+            )
             .unwrap();
         let float = edges.run_float(&picture::to_real(&image)).unwrap();
         assert!(max_lsb(&edges, &int8, &float) <= 1.0, "{k}");
