@@ -10,6 +10,13 @@ use crate::project_root;
 /// Directories holding this repository's crates (`firmware` only when present).
 const CRATE_DIRS: [&str; 6] = ["core", "host", "testkit", "tests", "xtask", "firmware"];
 
+/// Source directories where every file holds one concern, and so stays short.
+const SHORT_FILE_DIRS: [&str; 4] = ["core/src", "host/src", "testkit/src", "xtask/src"];
+
+/// The most lines a file under [`SHORT_FILE_DIRS`] may have (a file that grows
+/// past it holds more than one concern; split it).
+const MAX_LINES: usize = 700;
+
 /// Macros that must not be left in non-test code.
 const FORBIDDEN_MACROS: [&str; 3] = ["dbg", "todo", "unimplemented"];
 
@@ -79,6 +86,17 @@ fn check_module_doc(path: &str, text: &str) -> Option<String> {
             "{path}:1: empty file; it must start with a `//!` line saying what it is for"
         )),
     }
+}
+
+/// A file longer than [`MAX_LINES`].
+fn check_length(path: &str, text: &str) -> Option<String> {
+    let lines = text.lines().count();
+    (lines > MAX_LINES).then(|| {
+        format!(
+            "{path}: {lines} lines, more than {MAX_LINES}: a file this long holds more than \
+             one concern; split it into modules named by one noun each"
+        )
+    })
 }
 
 /// The code of a line, without a trailing `//` comment.
@@ -276,6 +294,16 @@ fn every_module_starts_with_a_doc_line() {
 }
 
 #[test]
+fn source_files_hold_one_concern_and_stay_short() {
+    let problems: Vec<String> = rust_files()
+        .iter()
+        .filter(|rel| SHORT_FILE_DIRS.iter().any(|dir| rel.starts_with(dir)))
+        .filter_map(|rel| check_length(&shown(rel), &read(rel)))
+        .collect();
+    report("source files too long", &problems);
+}
+
+#[test]
 fn no_debugging_leftovers_in_non_test_code() {
     let files = rust_files();
     let texts: Vec<String> = files.iter().map(|rel| read(rel)).collect();
@@ -380,6 +408,21 @@ mod checks_catch_problems {
                 "a.rs:1: empty file; it must start with a `//!` line saying what it is for"
                     .to_owned()
             )
+        );
+    }
+
+    #[test]
+    fn length() {
+        let short = "//! M.\n".repeat(MAX_LINES);
+        assert_eq!(check_length("core/src/a.rs", &short), None);
+        let long = format!("{short}fn one_more() {{}}\n");
+        assert_eq!(
+            check_length("core/src/a.rs", &long),
+            Some(format!(
+                "core/src/a.rs: {} lines, more than {MAX_LINES}: a file this long holds more \
+                 than one concern; split it into modules named by one noun each",
+                MAX_LINES + 1
+            ))
         );
     }
 
