@@ -141,3 +141,78 @@ impl Layer<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Activation, Requantization, Values, WeightLayout, Window};
+
+    #[test]
+    fn names_windows_and_work_per_kind() {
+        let q = Quant::new(1.0, 0);
+        let out = Quant::new(2.0, -1);
+        let weights = [1i8; 18];
+        let window = Window::square(3, 1, Padding::Same);
+        let conv = Layer::Conv2d(Conv2d {
+            in_channels: 1,
+            out_channels: 2,
+            window,
+            weights: &weights,
+            layout: WeightLayout::Ohwi,
+            bias: None,
+            requant: Requantization::WeightScales(Values::Slice(&[1.0])),
+            input: q,
+            output: out,
+            activation: Activation::None,
+        });
+        let depthwise = Layer::Depthwise(DepthwiseConv2d {
+            in_channels: 1,
+            depth_multiplier: 2,
+            window,
+            weights: &weights,
+            bias: None,
+            requant: Requantization::WeightScales(Values::Slice(&[1.0])),
+            input: q,
+            output: out,
+            activation: Activation::None,
+        });
+        let pool = Layer::MaxPool(MaxPool2d {
+            window: Window::square(2, 2, Padding::Valid),
+            quant: q,
+            activation: Activation::None,
+        });
+        let relu6 = Layer::Relu(Relu {
+            activation: Activation::Relu6,
+            input: q,
+            output: out,
+        });
+        let gray = Shape::new(4, 4, 1);
+        // 4x4x2 outputs of 9 taps each (3x3 over one input channel): 288.
+        let rows = [
+            (conv, "conv", (Axis::new(3, 1, 1), Padding::Same), 288, out),
+            (
+                depthwise,
+                "depthwise",
+                (Axis::new(3, 1, 1), Padding::Same),
+                288,
+                out,
+            ),
+            (pool, "maxpool", (Axis::new(2, 2, 1), Padding::Valid), 0, q),
+            (relu6, "relu6", (Axis::new(1, 1, 1), Padding::Valid), 0, out),
+        ];
+        for (layer, name, vertical, macs, output) in rows {
+            assert_eq!(layer.name(), name);
+            assert_eq!(layer.vertical(), vertical, "{name}");
+            assert_eq!(layer.macs(gray), macs, "{name}");
+            assert_eq!((layer.input_quant(), layer.output_quant()), (q, output));
+        }
+        // A layer that does not fit its input does no work.
+        assert_eq!(conv.macs(Shape::new(4, 4, 3)), 0);
+        let relu = Layer::Relu(Relu {
+            activation: Activation::Relu,
+            input: q,
+            output: q,
+        });
+        assert_eq!(relu.name(), "relu");
+    }
+}

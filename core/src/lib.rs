@@ -51,12 +51,13 @@ pub mod edges;
 pub mod error;
 pub mod exec;
 pub mod filter;
-mod flatbuffer;
 pub mod frame;
 pub mod geometry;
 pub mod kernel;
 pub mod layer;
 pub mod model;
+#[cfg(test)]
+mod pattern;
 pub mod pixel;
 pub mod pool;
 pub mod preset;
