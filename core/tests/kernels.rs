@@ -180,7 +180,7 @@ fn check(c: &Case) -> Result<(), TestCaseError> {
     let mults: Vec<i32> = (0..64)
         .map(|i| 0x4000_0000 + i * 0x0123_4567 % 0x3fff_ffff)
         .collect();
-    let shifts: Vec<i32> = (0..64).map(|i| -((i % 12) as i32) - 1).collect();
+    let shifts: Vec<i32> = (0..64).map(|i| -(i % 12) - 1).collect();
     let requant = |co: usize| {
         let n = nch(co);
         if c.fixed {
@@ -234,7 +234,7 @@ fn check(c: &Case) -> Result<(), TestCaseError> {
             activation: act,
         }),
         _ => Layer::Relu(Relu {
-            activation: if c.act % 2 == 0 {
+            activation: if c.act.is_multiple_of(2) {
                 Activation::Relu
             } else {
                 Activation::Relu6
