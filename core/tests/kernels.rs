@@ -4,27 +4,16 @@
 //! engine and the stream engine. Says which sets it ran.
 
 use proptest::prelude::*;
-use scanline::exec::{Exec, Isa, Kernels};
+use scanline::exec::{Exec, Kernels};
 use scanline::stream::Pipeline;
 use scanline::{
     Activation, Conv2d, DepthwiseConv2d, Layer, MaxPool2d, Model, Padding, Quant, Relu,
     Requantization, Rounding, Shape, Values, WeightLayout, Window,
 };
 
-/// The kernel sets this CPU supports besides the portable one.
-fn fast_sets() -> Vec<Kernels> {
-    let mut sets = Vec::new();
-    for &isa in Isa::ALL {
-        #[cfg(target_arch = "x86_64")]
-        if isa == Isa::Avx2 && std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU was just seen to support AVX2.
-            #[allow(unsafe_code)]
-            sets.push(unsafe { Kernels::assume(isa) });
-        }
-        let _ = isa;
-    }
-    sets
-}
+mod models;
+
+use models::fast_kernels as fast_sets;
 
 #[test]
 fn says_which_sets_it_runs() {

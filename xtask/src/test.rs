@@ -81,6 +81,7 @@ pub fn run(args: &[String]) -> ExitCode {
     if options.bless {
         stages.option("--bless (the tests rewrite golden files whose output changed)");
     }
+    stages.note(&format!("{}\n", kernel_sets()));
 
     let mut no_rustup = false;
     stages.stage("toolchain", || {
@@ -297,6 +298,26 @@ pub enum QemuAction {
 
 /// Decides what [`ensure_qemu`] does from whether `qemu-system-arm` was found
 /// and whether we run as root.
+/// Which kernel sets the tests exercise on this CPU (each test that runs a model
+/// runs it once per set the CPU supports, against the portable kernels).
+fn kernel_sets() -> String {
+    let mut have = vec!["portable"];
+    let mut lack = Vec::new();
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        have.push("avx2");
+    } else {
+        lack.push("avx2 (this CPU has no AVX2)");
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    lack.push("avx2 (not an x86-64 build)");
+    let mut text = format!("kernel sets tested: {}", have.join(", "));
+    if !lack.is_empty() {
+        text.push_str(&format!("; not tested here: {}", lack.join(", ")));
+    }
+    text
+}
+
 pub fn qemu_action(found: bool, is_root: bool) -> QemuAction {
     match (found, is_root) {
         (true, _) => QemuAction::Ready,
