@@ -100,6 +100,84 @@ pub fn run_frame(model: &Model<'_>, input: &Tensor<i8>) -> Result<Tensor<i8>> {
     Ok(out)
 }
 
+/// The frame engine on `threads` threads: each layer's output rows are split
+/// into bands computed in parallel ([`scanline::Layer::compute_rows`], rows
+/// independent of each other), the layers one after the other. Byte-identical to
+/// [`run_frame`] whatever the thread count (each output row is computed by the
+/// same kernel from the same input rows).
+///
+/// ```
+/// use scanline::{Activation, Layer, MaxPool2d, Model, Padding, Quant, Rounding, Shape, Window};
+/// use scanline_host::engine::{run_frame, run_frame_threads};
+/// use scanline_host::Tensor;
+/// let q = Quant::new(1.0, 0);
+/// let pool = [Layer::MaxPool(MaxPool2d { window: Window::square(2, 2, Padding::Valid), quant: q, activation: Activation::None })];
+/// let model = Model::new(Shape::new(8, 4, 1), q, &pool, Rounding::Double).unwrap();
+/// let input = Tensor::new(Shape::new(8, 4, 1), (0..32).collect()).unwrap();
+/// assert_eq!(run_frame_threads(&model, &input, 3).unwrap(), run_frame(&model, &input).unwrap());
+/// ```
+pub fn run_frame_threads(
+    model: &Model<'_>,
+    input: &Tensor<i8>,
+    threads: usize,
+) -> Result<Tensor<i8>> {
+    use rayon::prelude::*;
+    if threads <= 1 {
+        return run_frame(model, input);
+    }
+    check_input(model, input)?;
+    let pool = thread_pool(threads)?;
+    let exec = model.exec();
+    let mut cur: Option<Vec<i8>> = None;
+    for (i, layer) in model.layers().iter().enumerate() {
+        let (Some(shape), Some(out_shape)) = (model.shape(i), model.shape(i + 1)) else {
+            break;
+        };
+        let data = cur.as_deref().unwrap_or(&input.data);
+        let rows = scanline::rows::Tensor::new(data, shape)
+            .ok_or_else(|| Error::Shape(format!("layer {i}: its input is not {shape}")))?;
+        let mut out = vec![0i8; out_shape.len()];
+        let n = out_shape.row_len();
+        // A few bands per thread, so uneven rows (borders) balance out.
+        let band = out_shape.height.div_ceil(threads * 4).max(1);
+        pool.install(|| {
+            out.par_chunks_mut(band * n)
+                .enumerate()
+                .for_each(|(b, chunk)| layer.compute_rows(&rows, shape, b * band, chunk, exec));
+        });
+        cur = Some(out);
+    }
+    Tensor::new(
+        model.output_shape(),
+        cur.unwrap_or_else(|| input.data.clone()),
+    )
+}
+
+/// A pool of `threads` worker threads, made once per count and kept.
+fn thread_pool(threads: usize) -> Result<std::sync::Arc<rayon::ThreadPool>> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+    static POOLS: OnceLock<Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>> = OnceLock::new();
+    let pools = POOLS.get_or_init(Default::default);
+    let mut pools = pools.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(p) = pools.get(&threads) {
+        return Ok(p.clone());
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| Error::Invalid(format!("cannot start {threads} threads: {e}")))?;
+    let pool = Arc::new(pool);
+    pools.insert(threads, pool.clone());
+    Ok(pool)
+}
+
+/// The number of threads the host runs the frame engine on by default: every
+/// core the process may use.
+pub fn all_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
 /// The streaming engine (with the model's kernel set): pushes the input row by row through a [`Pipeline`] in an
 /// arena of exactly [`Model::stream_arena_len`] bytes and collects the rows it emits.
 pub fn run_stream(model: &Model<'_>, input: &Tensor<i8>) -> Result<Tensor<i8>> {

@@ -71,7 +71,11 @@ fn run_case(name: &str) -> Result<(), String> {
         let stream = scanline_host::engine::run_stream(model, &tensor)
             .map_err(|e| format!("{set} stream run: {e}"))?
             .data;
-        for (engine, output) in [("frame", frame), ("stream", stream)] {
+        // Row bands on several threads: the same bytes.
+        let threads = scanline_host::engine::run_frame_threads(model, &tensor, 3)
+            .map_err(|e| format!("{set} threaded frame run: {e}"))?
+            .data;
+        for (engine, output) in [("frame", frame), ("stream", stream), ("frame x3", threads)] {
             check_output(&expected, import.float_output(), &output)
                 .map_err(|e| format!("{set} {engine}: {e}"))?;
         }
