@@ -1,0 +1,59 @@
+//! scanline-firmware: the portable part of the firmware — camera lines through
+//! scanline's streaming pipeline, the sinks that consume output rows, the
+//! ArduCAM Mini 2MP Plus (OV2640) driver and fault handling — `no_std`, no
+//! allocation, tested on the host.
+//!
+//! The binaries (`qemu`, `board`) only wire hardware to this crate: a
+//! [`camera::Camera`] (a semihosting file in QEMU, the ArduCAM on the board), a
+//! [`clock::Clock`], and sinks. Everything else — converting camera lines with
+//! the core's [`scanline::pixel::LineConverter`], pushing rows through
+//! [`scanline::stream::Pipeline`], dropping a faulty frame and carrying on — is
+//! here, so the host tests exercise the code the MCU runs.
+//!
+//! # Examples
+//!
+//! A 4x4 gray "camera" through a one-layer model; the digest sink sees every
+//! output row:
+//!
+//! ```
+//! use scanline::conv::WeightLayout;
+//! use scanline::digest::Fnv1a32;
+//! use scanline::pixel::PixelFormat;
+//! use scanline::{Activation, Conv2d, Layer, Model, Padding, Quant, Rounding, Shape, Values, Window};
+//! use scanline_firmware::camera::Replay;
+//! use scanline_firmware::frame::{FrameLoop, Source};
+//!
+//! let q = Quant::new(1.0 / 255.0, -128);
+//! let ones = [1i8; 9];
+//! let layers = [Layer::Conv2d(Conv2d {
+//!     in_channels: 1,
+//!     out_channels: 1,
+//!     window: Window::square(3, 1, Padding::Same),
+//!     weights: &ones,
+//!     layout: WeightLayout::Ohwi,
+//!     bias: None,
+//!     weight_scales: Values::Slice(&[1.0 / 9.0]),
+//!     input: q,
+//!     output: q,
+//!     activation: Activation::None,
+//! })];
+//! let model = Model::new(Shape::new(4, 4, 1), q, &layers, Rounding::Double).unwrap();
+//! let pixels = [128u8; 16];
+//! let mut camera = Replay::<4>::new(&pixels, 4, 4);
+//! let mut arena = [0i8; 64];
+//! let source = Source::pixels(PixelFormat::Gray8, &model).unwrap();
+//! let mut frames = FrameLoop::<4>::new(&model, &mut arena, source).unwrap();
+//! let mut digest = Fnv1a32::new();
+//! let report = frames.run(&mut camera, &mut digest, &mut scanline_firmware::clock::NoClock).unwrap();
+//! assert_eq!(report.rows, 4);
+//! assert_eq!(digest.len(), 16);
+//! ```
+#![cfg_attr(not(test), no_std)]
+
+pub mod camera;
+pub mod clock;
+pub mod error;
+pub mod frame;
+pub mod sink;
+
+pub use error::{Error, Fault};
