@@ -13,6 +13,7 @@ pub mod picture;
 pub mod quantize;
 pub mod reference;
 pub mod tensor;
+pub mod verify;
 pub mod workload;
 
 pub use error::{Error, Result};

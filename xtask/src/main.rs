@@ -1,10 +1,11 @@
 //! xtask: scanline's project automation, run as `cargo xtask <task>`; std only.
 //!
-//! One file per task (`test.rs`, `bench.rs`); `stage.rs` runs, times and
+//! One file per task (`test.rs`, `bench.rs`, `qemu.rs`); `stage.rs` runs, times and
 //! summarizes the stages of a task; `tidy.rs` holds repository checks that run
 //! as ordinary tests under `cargo test --workspace`.
 
 mod bench;
+mod qemu;
 mod stage;
 mod test;
 #[cfg(test)]
@@ -24,6 +25,10 @@ tasks:
                         --no-install: never run `rustup target/component add`;
                         a missing target or component is then a failure.
   bench [-- ARGS...]    cargo bench -p scanline-host [-- ARGS...]
+  qemu [OPTIONS]        the firmware in QEMU (mps2-an386, Cortex-M4F) on a model and
+                        an input, with `scanline run`'s contract; prints the per-frame
+                        report (instructions, worst push_row, RAM) and compares with
+                        the host. `cargo xtask qemu --help` for the options.
   help                  this text
 ";
 
@@ -40,6 +45,7 @@ fn main() -> ExitCode {
         }
         Some("test") => test::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
+        Some("qemu") => qemu::run(&args[1..]),
         Some(other) => {
             eprint!("xtask: unknown task `{other}`\n\n{USAGE}");
             ExitCode::from(2)

@@ -248,7 +248,6 @@ pub fn qemu_action(found: bool, is_root: bool) -> QemuAction {
 /// Makes sure `qemu-system-arm` is available: if missing and running as root
 /// (and `install` allows it), runs `apt-get update` and
 /// `apt-get install -y qemu-system-arm`; otherwise a clear error.
-#[allow(dead_code, reason = "called by the QEMU stage of a later issue")]
 pub fn ensure_qemu(install: bool) -> Result<(), String> {
     const QEMU: &str = "qemu-system-arm";
     let found = program_runs(QEMU, "--version");

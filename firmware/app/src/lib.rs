@@ -51,9 +51,15 @@
 #![cfg_attr(not(test), no_std)]
 
 pub mod camera;
+pub mod capture;
 pub mod clock;
+#[cfg(feature = "defmt")]
+mod defmt;
 pub mod error;
 pub mod frame;
+pub mod job;
+pub mod recording;
 pub mod sink;
+pub mod stack;
 
 pub use error::{Error, Fault};

@@ -1,0 +1,895 @@
+//! Qemu: `cargo xtask qemu` — run the firmware on QEMU's mps2-an386 (Cortex-M4F)
+//! over a model and an input with `scanline run`'s contract, decode its defmt
+//! log in-process, write the output and print the per-frame report; plus the
+//! pieces the firmware stage of `cargo xtask test` uses to run many jobs in one
+//! boot.
+//!
+//! The input becomes a recording (`scanline_firmware::recording`): `.npy`
+//! inputs as int8 rows (quantized by the host library exactly as `scanline run`
+//! does), images as their raw RGB888 or Gray8 lines and raw frames as they are,
+//! both converted by the firmware with the core's `LineConverter` (the camera's
+//! path). The host's answer is the core's frame engine over the same rows.
+
+use std::fmt::Write as _;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use scanline::pixel::{GrayRule, LineConverter, PixelFormat};
+use scanline::{Model, Quant, Shape};
+use scanline_firmware::job::{Dump, Job, ModelSpec};
+use scanline_firmware::recording::{self, Header, Kind};
+use scanline_host::verify::{self, Capture, Outcome};
+
+use crate::project_root;
+use crate::stage;
+
+/// Seconds a QEMU boot may take before it counts as a hang.
+const DEFAULT_TIMEOUT: u64 = 300;
+
+const USAGE: &str = "\
+usage: cargo xtask qemu [--model M.tflite] [--input IN] [--output OUT]
+                        [--pixel-format gray8|rgb565le|rgb565be|rgb888|yuyv --width W]
+                        [--dump digest|input|full] [--capture LOG] [--elf ELF]
+                        [--timeout SECS]
+
+Runs the firmware in QEMU (mps2-an386, Cortex-M4F, -icount shift=0) with the
+same input and output contract as `scanline run`: IN is a .npy (int8, or
+float32 for a float-input model), an image (PNG/JPEG; gray for a gray image,
+RGB lines otherwise, converted to the model's input by the firmware), or raw
+camera frames (--pixel-format and --width; as many frames as the file holds).
+Without --model the built-in edge model runs (laplacian8 stacked over the
+input's channels, ReLU, 2x2 max-pool). OUT is .npy (int8, or float32 if the
+model ends with DEQUANTIZE); default target/qemu/output.npy. IN defaults to
+tests/data/coins.png.
+
+Prints the decoded per-frame report (guest instructions, worst push_row,
+arena, statics, stack high-water, digest) and compares the output with the
+host's frame engine; exits non-zero if they differ or a frame was dropped.
+--dump input|full also logs the input lines (and output rows): the capture
+log `scanline verify` reads; --capture writes the decoded log to a file.
+--elf runs that firmware ELF instead of building firmware/'s qemu binary.
+";
+
+/// The options of `cargo xtask qemu`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Options {
+    model: Option<PathBuf>,
+    input: PathBuf,
+    output: PathBuf,
+    raw: Option<(PixelFormat, usize)>,
+    dump: Dump,
+    capture: Option<PathBuf>,
+    elf: Option<PathBuf>,
+    timeout: u64,
+}
+
+fn parse_args(args: &[String]) -> Result<Options, String> {
+    let root = project_root();
+    let mut o = Options {
+        model: None,
+        input: root.join("tests/data/coins.png"),
+        output: root.join("target/qemu/output.npy"),
+        raw: None,
+        dump: Dump::Digest,
+        capture: None,
+        elf: None,
+        timeout: DEFAULT_TIMEOUT,
+    };
+    let (mut format, mut width) = (None, None);
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let mut value = |name: &str| {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("{name} needs a value"))
+        };
+        match arg.as_str() {
+            "--model" => o.model = Some(value("--model")?.into()),
+            "--input" => o.input = value("--input")?.into(),
+            "--output" => o.output = value("--output")?.into(),
+            "--capture" => o.capture = Some(value("--capture")?.into()),
+            "--elf" => o.elf = Some(value("--elf")?.into()),
+            "--pixel-format" => {
+                let v = value("--pixel-format")?;
+                format = Some(recording::format_named(&v).ok_or_else(|| {
+                    format!(
+                        "--pixel-format {v}: expected gray8, rgb565le, rgb565be, rgb888 or yuyv"
+                    )
+                })?);
+            }
+            "--width" => {
+                let v = value("--width")?;
+                width = Some(
+                    v.parse::<usize>()
+                        .ok()
+                        .filter(|&w| w > 0)
+                        .ok_or_else(|| format!("--width {v}: expected a positive integer"))?,
+                );
+            }
+            "--dump" => {
+                let v = value("--dump")?;
+                o.dump = Dump::named(&v)
+                    .ok_or_else(|| format!("--dump {v}: expected digest, input or full"))?;
+            }
+            "--timeout" => {
+                let v = value("--timeout")?;
+                o.timeout = v
+                    .parse()
+                    .map_err(|_| format!("--timeout {v}: expected seconds"))?;
+            }
+            other => return Err(format!("unknown option `{other}`")),
+        }
+    }
+    o.raw = match (format, width) {
+        (Some(f), Some(w)) => Some((f, w)),
+        (None, None) => None,
+        _ => return Err("--pixel-format and --width go together".into()),
+    };
+    Ok(o)
+}
+
+/// Runs `cargo xtask qemu` with the arguments after `qemu`.
+pub fn run(args: &[String]) -> ExitCode {
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        print!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    let options = match parse_args(args) {
+        Ok(o) => o,
+        Err(e) => {
+            eprint!("xtask qemu: {e}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match run_options(&options) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("xtask qemu: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_options(o: &Options) -> Result<bool, String> {
+    crate::test::ensure_qemu(true)?;
+    let elf = match &o.elf {
+        Some(elf) => elf.clone(),
+        None => build_firmware()?,
+    };
+    let model = match &o.model {
+        Some(path) => ModelChoice::File(path.clone()),
+        None => ModelChoice::Edges { pool: 2 },
+    };
+    let prepared = prepare(&model, &o.input, o.raw)?;
+    let work = work_dir("run")?;
+    let job = prepared.job(&work, 0, o.dump)?;
+    let boot = boot(&elf, &work, &[job], Duration::from_secs(o.timeout))?;
+    if let Some(path) = &o.capture {
+        std::fs::write(path, boot.log.join("\n") + "\n")
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    for line in &boot.log {
+        if o.dump == Dump::Digest || !(line.contains(" line=") || line.contains(" row=")) {
+            println!("{line}");
+        }
+    }
+    let captures = verify::parse(&boot.log.join("\n")).map_err(|e| e.to_string())?;
+    let output = std::fs::read(work.join("output-0.bin"))
+        .map_err(|e| format!("the firmware wrote no output: {e}"))?;
+    let checked = prepared.check(&output, captures.first());
+    prepared.save(&output, &o.output)?;
+    println!();
+    print!("{}", report(&boot, &captures));
+    println!("output: {}", o.output.display());
+    match (&checked, boot.exit) {
+        (Ok(()), 0) => {
+            println!("firmware == host frame engine: identical");
+            Ok(true)
+        }
+        (Ok(()), code) => {
+            println!("firmware exited with {code}");
+            Ok(false)
+        }
+        (Err(e), _) => {
+            println!("firmware != host: {e}");
+            Ok(false)
+        }
+    }
+}
+
+/// Builds the firmware's `qemu` binary (release) and returns its ELF.
+pub fn build_firmware() -> Result<PathBuf, String> {
+    let firmware = project_root().join("firmware");
+    let mut cmd = Command::new("cargo");
+    cmd.args(["build", "--release", "-p", "scanline-qemu"])
+        .current_dir(&firmware);
+    stage::run(&mut cmd)?;
+    let elf = firmware.join("target/thumbv7em-none-eabihf/release/qemu");
+    if elf.is_file() {
+        Ok(elf)
+    } else {
+        Err(format!("the build did not produce {}", elf.display()))
+    }
+}
+
+/// A fresh directory under `target/qemu/` for one boot's files.
+pub fn work_dir(name: &str) -> Result<PathBuf, String> {
+    let dir = project_root()
+        .join("target/qemu")
+        .join(format!("{name}-{}", std::process::id()));
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    Ok(dir)
+}
+
+// ------------------------------------------------------------ the host --
+//
+// Every call into scanline-host is in this section, so re-pointing them after
+// the host's modules move is one edit.
+
+mod host {
+    use std::path::Path;
+
+    use scanline::Shape;
+    use scanline_host::network::Network;
+    use scanline_host::picture::{self, Channels};
+    use scanline_host::tensor::Tensor;
+
+    /// A `.tflite` model loaded and imported by the host library.
+    pub fn load(path: &Path) -> Result<Network, String> {
+        Network::load(path).map_err(|e| e.to_string())
+    }
+
+    /// A `.npy` input for `net`, quantized as `scanline run` does.
+    pub fn npy_input(net: &Network, path: &Path) -> Result<Tensor<i8>, String> {
+        net.input_from_npy(path)
+            .map(|input| input.int8)
+            .map_err(|e| e.to_string())
+    }
+
+    /// A `.npy` int8 input for a model that is not a file (the edge model):
+    /// shaped `[H, W, C]` or `[1, H, W, C]`.
+    pub fn npy_int8(path: &Path) -> Result<Tensor<i8>, String> {
+        let (shape, data) = scanline_host::npy::read_i8(path).map_err(|e| e.to_string())?;
+        let s = match shape[..] {
+            [h, w, c] | [1, h, w, c] => Shape::new(h, w, c),
+            _ => {
+                return Err(format!(
+                    "{}: expected an int8 array shaped [H, W, C] or [1, H, W, C], found {shape:?}",
+                    path.display()
+                ));
+            }
+        };
+        Tensor::new(s, data).map_err(|e| e.to_string())
+    }
+
+    /// An image's pixels as stored: 1 channel for a gray image, 3 for colour.
+    pub fn picture(path: &Path) -> Result<Tensor<u8>, String> {
+        picture::load(path, Channels::Keep).map_err(|e| e.to_string())
+    }
+
+    /// The frame engine's output.
+    pub fn frame(model: &scanline::Model<'_>, input: &Tensor<i8>) -> Result<Tensor<i8>, String> {
+        scanline_host::engine::run_frame(model, input).map_err(|e| e.to_string())
+    }
+
+    /// Writes an int8 output as `scanline run` does: the int8 tensor, or float32
+    /// if the model ends with DEQUANTIZE (`float`), `.npy` or `.png` by the
+    /// extension.
+    pub fn save(
+        values: Tensor<i8>,
+        quant: scanline::Quant,
+        float: bool,
+        path: &Path,
+    ) -> Result<(), String> {
+        use scanline_host::network::Output;
+        let output = if float {
+            Output::Float(values.map(|q| quant.dequantize(q)))
+        } else {
+            Output::Int8 { values, quant }
+        };
+        output.save(path).map_err(|e| e.to_string())
+    }
+
+    /// Writes several frames as one int8 `.npy` shaped `[N, H, W, C]`.
+    pub fn save_frames(
+        path: &Path,
+        frames: usize,
+        shape: Shape,
+        data: &[i8],
+    ) -> Result<(), String> {
+        scanline_host::npy::write_i8(
+            path,
+            &[frames, shape.height, shape.width, shape.channels],
+            data,
+        )
+        .map_err(|e| e.to_string())
+    }
+
+    pub use scanline_host::tensor::Tensor as HostTensor;
+}
+
+// ------------------------------------------------------------ the jobs --
+
+/// Which model a job runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModelChoice {
+    /// A `.tflite` file.
+    File(PathBuf),
+    /// The built-in edge model over the input's channels, with a pool.
+    Edges {
+        /// Pool size (0: none).
+        pool: u8,
+    },
+}
+
+/// A job ready to run: the recording's bytes and the host's expected output.
+pub struct Prepared {
+    /// What runs.
+    spec: String,
+    /// Header and lines of the recording.
+    recording: Vec<u8>,
+    header: Header,
+    /// Output shape of one frame.
+    output: Shape,
+    /// Output quantization, and whether the model ends with DEQUANTIZE.
+    quant: Quant,
+    float: bool,
+    /// The host frame engine's output for every frame, back to back.
+    expected: Vec<i8>,
+}
+
+impl Prepared {
+    /// Writes the recording into `dir` and returns the job line for it; job
+    /// `index` writes `output-<index>.bin`.
+    pub fn job(&self, dir: &Path, index: usize, dump: Dump) -> Result<String, String> {
+        let input = dir.join(format!("input-{index}.frames"));
+        std::fs::write(&input, &self.recording).map_err(|e| format!("{}: {e}", input.display()))?;
+        let output = dir.join(format!("output-{index}.bin"));
+        let (input, output) = (path_str(&input)?, path_str(&output)?);
+        let model = ModelSpec::parse(&self.spec).map_err(|e| e.to_string())?;
+        Ok(Job {
+            model,
+            input: &input,
+            output: &output,
+            dump,
+        }
+        .to_string())
+    }
+
+    /// Frames in the recording.
+    pub fn frames(&self) -> usize {
+        self.header.frames
+    }
+
+    /// The host frame engine's output (all frames).
+    pub fn expected(&self) -> &[i8] {
+        &self.expected
+    }
+
+    /// Checks the firmware's output bytes and its capture against the host:
+    /// byte for byte, and every logged digest.
+    pub fn check(&self, output: &[u8], capture: Option<&Capture>) -> Result<(), String> {
+        let capture = capture.ok_or("the firmware logged no model line (see the log above)")?;
+        let frame_len = self.output.len();
+        for f in 0..self.header.frames {
+            let frame = capture.frames.iter().find(|fr| fr.number == f as u32);
+            match frame.and_then(|fr| fr.outcome.as_ref()) {
+                Some(Outcome::Ok { digest, .. }) => {
+                    let want = &self.expected[f * frame_len..][..frame_len];
+                    let host = digest_of(want);
+                    if *digest != host {
+                        return Err(format!(
+                            "frame {f}: firmware digest {digest:08x}, host {host:08x}"
+                        ));
+                    }
+                }
+                Some(Outcome::Dropped { fault, error }) => {
+                    return Err(format!(
+                        "frame {f}: dropped by the firmware ({fault}): {error}"
+                    ));
+                }
+                None => return Err(format!("frame {f}: no result in the log")),
+            }
+        }
+        if output.len() != self.expected.len() {
+            return Err(format!(
+                "the output holds {} values, the host's {}",
+                output.len(),
+                self.expected.len()
+            ));
+        }
+        if let Some(i) = output
+            .iter()
+            .zip(&self.expected)
+            .position(|(&a, &b)| a as i8 != b)
+        {
+            let (f, rest) = (i / frame_len, i % frame_len);
+            let row = self.output.row_len();
+            return Err(format!(
+                "frame {f}, row {}, column {}, channel {}: firmware {}, host {}",
+                rest / row,
+                rest % row / self.output.channels,
+                rest % self.output.channels,
+                output[i] as i8,
+                self.expected[i]
+            ));
+        }
+        Ok(())
+    }
+
+    /// Writes the firmware's output as `scanline run` would (one frame), or as
+    /// an int8 `[N, H, W, C]` array (several frames).
+    pub fn save(&self, output: &[u8], path: &Path) -> Result<(), String> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        }
+        let values: Vec<i8> = output.iter().map(|&b| b as i8).collect();
+        if self.header.frames == 1 {
+            let t = host::HostTensor::new(self.output, values).map_err(|e| e.to_string())?;
+            host::save(t, self.quant, self.float, path)
+        } else {
+            host::save_frames(path, self.header.frames, self.output, &values)
+        }
+    }
+}
+
+/// FNV-1a 32 of int8 values (the firmware's digest).
+fn digest_of(v: &[i8]) -> u32 {
+    let mut d = scanline::digest::Fnv1a32::new();
+    d.update(v);
+    d.value()
+}
+
+fn path_str(p: &Path) -> Result<String, String> {
+    let s = p
+        .to_str()
+        .ok_or_else(|| format!("{}: not UTF-8", p.display()))?;
+    if s.contains(['\t', '\n']) {
+        return Err(format!("{s}: a path with a tab or newline"));
+    }
+    Ok(s.to_owned())
+}
+
+/// The rows of a recording's frames as int8 input tensors, by the core's
+/// conversion (what the firmware computes from the same lines).
+fn rows_of(
+    model: &Model<'_>,
+    header: &Header,
+    lines: &[u8],
+) -> Result<Vec<host::HostTensor<i8>>, String> {
+    let shape = model.input_shape();
+    let converter = match header.kind {
+        Kind::Int8 { .. } => None,
+        Kind::Pixels { format, gray } => Some(
+            LineConverter::for_model(format, model)
+                .map_err(|e| e.to_string())?
+                .with_gray(gray),
+        ),
+    };
+    let line_len = header.line_len();
+    let mut frames = Vec::new();
+    for frame in lines.chunks(header.frame_len()) {
+        let mut data = vec![0i8; shape.len()];
+        for (row, line) in data.chunks_mut(shape.row_len()).zip(frame.chunks(line_len)) {
+            match &converter {
+                Some(c) => c.convert(line, row).map_err(|e| e.to_string())?,
+                None => row.iter_mut().zip(line).for_each(|(r, &b)| *r = b as i8),
+            }
+        }
+        frames.push(host::HostTensor::new(shape, data).map_err(|e| e.to_string())?);
+    }
+    Ok(frames)
+}
+
+/// Prepares a job: reads the model and the input, makes the recording and
+/// computes the host's answer.
+pub fn prepare(
+    model: &ModelChoice,
+    input: &Path,
+    raw: Option<(PixelFormat, usize)>,
+) -> Result<Prepared, String> {
+    let is_npy = input
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("npy"));
+    match model {
+        ModelChoice::File(path) => {
+            let net = host::load(path)?;
+            let import = net.import().map_err(|e| e.to_string())?;
+            let m = import.model();
+            let s = m.input_shape();
+            let (header, lines) = if let Some((format, width)) = raw {
+                raw_recording(input, format, width, Some(s.height))?
+            } else if is_npy {
+                let t = host::npy_input(&net, input)?;
+                int8_recording(&t)
+            } else {
+                image_recording(input)?
+            };
+            if (header.height, header.width) != (s.height, s.width) {
+                return Err(format!(
+                    "{}: {}x{} (HxW), the model takes {}x{}",
+                    input.display(),
+                    header.height,
+                    header.width,
+                    s.height,
+                    s.width
+                ));
+            }
+            let absolute =
+                std::fs::canonicalize(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            finish(
+                path_str(&absolute)?,
+                m,
+                import.float_output().is_some(),
+                header,
+                lines,
+            )
+        }
+        ModelChoice::Edges { .. } => Err(
+            "the built-in edge model is not in this checkout's core yet (scanline::edges): \
+             give --model M.tflite"
+                .to_owned(),
+        ),
+    }
+}
+
+fn finish(
+    spec: String,
+    model: &Model<'_>,
+    float: bool,
+    header: Header,
+    lines: Vec<u8>,
+) -> Result<Prepared, String> {
+    let mut expected = Vec::new();
+    for t in rows_of(model, &header, &lines)? {
+        expected.extend(host::frame(model, &t)?.data);
+    }
+    let mut recording = header.to_bytes().to_vec();
+    recording.extend(lines);
+    Ok(Prepared {
+        spec,
+        recording,
+        header,
+        output: model.output_shape(),
+        quant: model.output_quant(),
+        float,
+        expected,
+    })
+}
+
+fn int8_recording(t: &host::HostTensor<i8>) -> (Header, Vec<u8>) {
+    let s = t.shape;
+    let header = Header {
+        kind: Kind::Int8 {
+            channels: s.channels,
+        },
+        width: s.width,
+        height: s.height,
+        frames: 1,
+    };
+    (header, t.data.iter().map(|&v| v as u8).collect())
+}
+
+/// An image's lines as stored (Gray8 or RGB888); a gray model takes colour
+/// lines by TensorFlow's rule, as `scanline run` does for photos.
+fn image_recording(path: &Path) -> Result<(Header, Vec<u8>), String> {
+    let p = host::picture(path)?;
+    let format = match p.shape.channels {
+        1 => PixelFormat::Gray8,
+        3 => PixelFormat::Rgb888,
+        c => return Err(format!("{}: an image of {c} channels", path.display())),
+    };
+    Ok((
+        Header {
+            kind: Kind::Pixels {
+                format,
+                gray: GrayRule::TensorFlow,
+            },
+            width: p.shape.width,
+            height: p.shape.height,
+            frames: 1,
+        },
+        p.data,
+    ))
+}
+
+/// Raw camera frames: `height` lines per frame (all of the file for `None`),
+/// gray by integer luma (a camera pipeline's rule).
+fn raw_recording(
+    path: &Path,
+    format: PixelFormat,
+    width: usize,
+    height: Option<usize>,
+) -> Result<(Header, Vec<u8>), String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let line = width * format.bytes_per_pixel();
+    if bytes.is_empty() || !bytes.len().is_multiple_of(line) {
+        return Err(format!(
+            "{}: {} bytes are not whole lines of {line} bytes ({width} {} pixels)",
+            path.display(),
+            bytes.len(),
+            recording::format_name(format)
+        ));
+    }
+    let lines = bytes.len() / line;
+    let height = height.unwrap_or(lines);
+    if !lines.is_multiple_of(height) {
+        return Err(format!(
+            "{}: {lines} lines are not whole frames of {height} lines",
+            path.display()
+        ));
+    }
+    Ok((
+        Header {
+            kind: Kind::Pixels {
+                format,
+                gray: GrayRule::IntegerLuma,
+            },
+            width,
+            height,
+            frames: lines / height,
+        },
+        bytes,
+    ))
+}
+
+// ------------------------------------------------------------ the boot --
+
+/// One QEMU run: the decoded log and the exit status.
+#[derive(Debug, Clone)]
+pub struct Boot {
+    /// Decoded defmt lines, `LEVEL message`.
+    pub log: Vec<String>,
+    /// QEMU's exit status (the firmware's semihosting exit code).
+    pub exit: i32,
+    /// Wall time of the run.
+    pub secs: f64,
+}
+
+/// The QEMU command line for `elf`.
+pub fn qemu_command(elf: &Path) -> Command {
+    let mut cmd = Command::new("qemu-system-arm");
+    cmd.args([
+        "-machine",
+        "mps2-an386",
+        "-cpu",
+        "cortex-m4",
+        "-nographic",
+        "-monitor",
+        "none",
+        "-serial",
+        "none",
+        "-semihosting-config",
+        "enable=on,target=native",
+        "-icount",
+        "shift=0",
+        "-kernel",
+    ])
+    .arg(elf);
+    cmd
+}
+
+/// Boots `elf` in QEMU with `jobs` as its job list, in `dir`; a run longer
+/// than `timeout` is killed and reported as a hang.
+pub fn boot(elf: &Path, dir: &Path, jobs: &[String], timeout: Duration) -> Result<Boot, String> {
+    let list = jobs.join("\n") + "\n";
+    std::fs::write(dir.join("scanline-jobs.txt"), list)
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
+    let elf_bytes = std::fs::read(elf).map_err(|e| format!("{}: {e}", elf.display()))?;
+    let mut cmd = qemu_command(elf);
+    cmd.current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    println!("$ {}", stage::show(&cmd));
+    let start = Instant::now();
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("qemu-system-arm could not be started: {e}"))?;
+    let mut stdout = child.stdout.take().ok_or("no stdout pipe")?;
+    let reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = stdout.read_to_end(&mut buf);
+        buf
+    });
+    let mut stderr = child.stderr.take().ok_or("no stderr pipe")?;
+    let err_reader = std::thread::spawn(move || {
+        let mut buf = String::new();
+        let _ = stderr.read_to_string(&mut buf);
+        buf
+    });
+    let status = loop {
+        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+            break Some(status);
+        }
+        if start.elapsed() > timeout {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let bytes = reader.join().map_err(|_| "the stdout reader panicked")?;
+    let errors = err_reader
+        .join()
+        .map_err(|_| "the stderr reader panicked")?;
+    let log = decode(&elf_bytes, &bytes)?;
+    let secs = start.elapsed().as_secs_f64();
+    let Some(status) = status else {
+        return Err(format!(
+            "QEMU did not finish within {} s (a hang); the log so far:\n{}",
+            timeout.as_secs(),
+            log.join("\n")
+        ));
+    };
+    if !errors.trim().is_empty() {
+        eprintln!("qemu stderr: {}", errors.trim());
+    }
+    let exit = status.code().ok_or("QEMU was killed by a signal")?;
+    Ok(Boot { log, exit, secs })
+}
+
+/// Decodes the firmware's defmt stream with the ELF's table, in-process.
+pub fn decode(elf: &[u8], stream: &[u8]) -> Result<Vec<String>, String> {
+    let table = defmt_decoder::Table::parse(elf)
+        .map_err(|e| format!("the ELF's defmt table: {e}"))?
+        .ok_or("the ELF has no defmt table (not a defmt firmware)")?;
+    let mut decoder = table.new_stream_decoder();
+    decoder.received(stream);
+    let mut lines = Vec::new();
+    loop {
+        match decoder.decode() {
+            Ok(frame) => {
+                let level = frame.level().map_or("", |l| l.as_str());
+                lines.push(format!(
+                    "{:<5} {}",
+                    level.to_uppercase(),
+                    frame.display_message()
+                ));
+            }
+            Err(defmt_decoder::DecodeError::UnexpectedEof) => break,
+            Err(defmt_decoder::DecodeError::Malformed) => {
+                lines.push("ERROR (a malformed defmt frame: the log is corrupt from here)".into());
+                break;
+            }
+        }
+    }
+    Ok(lines)
+}
+
+// ---------------------------------------------------------- the report --
+
+/// The per-frame report of a boot, as a table.
+pub fn report(boot: &Boot, captures: &[Capture]) -> String {
+    let mut out = String::new();
+    let machine = boot
+        .log
+        .iter()
+        .find(|l| l.contains("scanline machine="))
+        .map(|l| field_text(l, "statics"))
+        .unwrap_or_default();
+    let stack = boot
+        .log
+        .iter()
+        .rev()
+        .find(|l| l.contains("stack_high_water="))
+        .map(|l| field_text(l, "stack_high_water"))
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "QEMU mps2-an386, -icount shift=0 (1 SysTick tick = 40 instructions): statics {machine} bytes, stack high-water {stack} bytes, {:.2} s",
+        boot.secs
+    );
+    let arena: Vec<String> = boot
+        .log
+        .iter()
+        .filter(|l| l.contains("scanline model="))
+        .map(|l| field_text(l, "arena"))
+        .collect();
+    let _ = writeln!(
+        out,
+        "{:>3} {:>5}  {:>14} {:>14} {:>14} {:>10} {:>8} {:>9}  {}",
+        "job",
+        "frame",
+        "instructions",
+        "pipeline",
+        "worst push_row",
+        "arena",
+        "stack",
+        "digest",
+        "model"
+    );
+    for (j, c) in captures.iter().enumerate() {
+        for f in &c.frames {
+            let m = |k: &str| f.measures.get(k).cloned().unwrap_or_else(|| "-".into());
+            let digest = match &f.outcome {
+                Some(Outcome::Ok { digest, .. }) => format!("{digest:08x}"),
+                Some(Outcome::Dropped { fault, .. }) => format!("({fault})"),
+                None => "-".into(),
+            };
+            let _ = writeln!(
+                out,
+                "{j:>3} {:>5}  {:>14} {:>14} {:>14} {:>10} {:>8} {:>9}  {}",
+                f.number,
+                m("instructions"),
+                m("pipeline"),
+                m("worst_push_row"),
+                arena.get(j).cloned().unwrap_or_default(),
+                m("stack"),
+                digest,
+                c.header.model
+            );
+        }
+    }
+    out
+}
+
+/// The value of `key=` in a log line ("" if absent).
+fn field_text(line: &str, key: &str) -> String {
+    line.split_whitespace()
+        .find_map(|w| w.strip_prefix(key).and_then(|r| r.strip_prefix('=')))
+        .unwrap_or("")
+        .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn options() {
+        let o = parse_args(&args(&[
+            "--model",
+            "m.tflite",
+            "--input",
+            "x.raw",
+            "--pixel-format",
+            "rgb565be",
+            "--width",
+            "320",
+        ]))
+        .unwrap();
+        assert_eq!(o.model, Some(PathBuf::from("m.tflite")));
+        assert_eq!(
+            o.raw,
+            Some((PixelFormat::Rgb565(scanline::pixel::ByteOrder::Big), 320))
+        );
+        assert!(
+            parse_args(&args(&["--width", "320"]))
+                .unwrap_err()
+                .contains("go together")
+        );
+        assert!(
+            parse_args(&args(&["--pixel-format", "bgr"]))
+                .unwrap_err()
+                .contains("rgb565be")
+        );
+        assert!(
+            parse_args(&args(&["--frobnicate"]))
+                .unwrap_err()
+                .contains("--frobnicate")
+        );
+        assert!(
+            parse_args(&args(&["--dump", "all"]))
+                .unwrap_err()
+                .contains("digest, input or full")
+        );
+    }
+
+    #[test]
+    fn fields_of_log_lines() {
+        let l = "INFO  scanline model=x input=1x2x3 arena=120";
+        assert_eq!(field_text(l, "arena"), "120");
+        assert_eq!(field_text(l, "stack"), "");
+    }
+}
