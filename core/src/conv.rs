@@ -1,13 +1,13 @@
 //! Conv: 2-D convolution (`CONV_2D`, `tf.nn.conv2d`) as a row kernel, with
 //! per-channel requantization and fused activation.
 
+use crate::filter::{Filter, Strides, WeightLayout};
+use crate::geometry::MAX_KERNEL;
 use crate::quant::clamp_i8;
+use crate::requant::{ChannelRequant, Channels};
 use crate::{
-    Activation, Error, Multiplier, Param, Quant, Result, Rounding, Rows, Shape, Values, Window,
+    Activation, Error, Param, Quant, Requantization, Result, Rounding, Rows, Shape, Values, Window,
 };
-
-/// Largest kernel height or width of a convolution, in taps.
-pub const MAX_KERNEL: usize = 16;
 
 /// Largest window (`kh * kw * in_channels` values) the window-major kernel gathers
 /// on the stack, as i16; larger windows take the pixel-major path. Stack cost:
@@ -16,16 +16,6 @@ pub const WINDOW: usize = 1024;
 
 /// Output channels whose requantization the window-major kernel prepares at once.
 pub const OC_CHUNK: usize = 32;
-
-/// How convolution weights are laid out in memory. Always stated, never guessed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum WeightLayout {
-    /// `[out_channels, kh, kw, in_channels]`: TFLite's filter tensor.
-    #[default]
-    Ohwi,
-    /// `[kh, kw, in_channels, out_channels]`: `tf.nn.conv2d`'s filter argument.
-    Hwio,
-}
 
 /// A 2-D convolution: `acc = bias[c] + Σ w * (x - input_zp)`, then
 /// `clamp(requantize(acc) + output_zp, activation range)`.
@@ -45,8 +35,9 @@ pub struct Conv2d<'a> {
     pub layout: WeightLayout,
     /// Optional int32 bias per output channel (scale `input_scale * weight_scale[c]`).
     pub bias: Option<Values<'a, i32>>,
-    /// Weight scales: one (per tensor) or one per output channel.
-    pub weight_scales: Values<'a, f32>,
+    /// Requantization: weight scales, or fixed-point multipliers and shifts; one
+    /// (per tensor) or one per output channel.
+    pub requant: Requantization<'a>,
     /// Input quantization.
     pub input: Quant,
     /// Output quantization.
@@ -55,98 +46,38 @@ pub struct Conv2d<'a> {
     pub activation: Activation,
 }
 
-/// Checks what convolution and depthwise convolution share: bias and scale array
-/// lengths, quantization, multipliers in range, accumulators that fit in i32.
-/// `weight_sum_abs(c)` is `Σ|w|` over the taps of output channel `c`.
-pub(crate) fn check_channels(
-    out_channels: usize,
-    bias: Option<Values<'_, i32>>,
-    weight_scales: Values<'_, f32>,
-    input: Quant,
-    output: Quant,
-    weight_sum_abs: impl Fn(usize) -> i64,
-) -> Result<()> {
-    input.validate(Param::InputQuant)?;
-    output.validate(Param::OutputQuant)?;
-    if let Some(b) = bias
-        && b.len() != out_channels
-    {
-        return Err(Error::length(Param::Bias, out_channels, b.len()));
-    }
-    let n = weight_scales.len();
-    if n != 1 && n != out_channels {
-        return Err(Error::length(Param::WeightScales, out_channels, n));
-    }
-    let max_diff = (127 - input.zero_point).max(input.zero_point + 128) as i64;
-    for c in 0..out_channels {
-        let s = weight_scales.per_channel(c).unwrap_or(f32::NAN);
-        if !(s.is_finite() && s > 0.0) {
-            return Err(Error::invalid(
-                Param::WeightScales,
-                "every scale must be finite and > 0",
-            ));
-        }
-        // Only reachable with absurd scale ratios; TFLite would overflow in int32.
-        if Multiplier::for_conv(input.scale, s, output.scale, Rounding::Double).shift > 30 {
-            return Err(Error::invalid(
-                Param::OutputQuant,
-                "input_scale * weight_scale / output_scale must be below 2^30",
-            ));
-        }
-        let b = bias.and_then(|b| b.get(c)).unwrap_or(0) as i64;
-        if b.abs() + weight_sum_abs(c) * max_diff > i32::MAX as i64 {
-            return Err(Error::AccumulatorOverflow {
-                layer: None,
-                channel: c,
-            });
-        }
-    }
-    Ok(())
-}
-
-/// Per-channel requantization state of a convolution-like layer for one row.
-#[derive(Clone, Copy, Default)]
-pub(crate) struct Requant {
-    pub bias: i32,
-    pub mult: Multiplier,
-}
-
-pub(crate) fn channel_requant(
-    c: usize,
-    bias: Option<Values<'_, i32>>,
-    weight_scales: Values<'_, f32>,
-    input: Quant,
-    output: Quant,
-    rounding: Rounding,
-) -> Requant {
-    let s = weight_scales.per_channel(c).unwrap_or(0.0);
-    Requant {
-        bias: bias.and_then(|b| b.get(c)).unwrap_or(0),
-        mult: Multiplier::for_conv(input.scale, s, output.scale, rounding),
-    }
-}
-
 impl Conv2d<'_> {
+    /// The parameters shared with depthwise convolution.
+    fn channels(&self) -> Channels<'_> {
+        Channels {
+            out_channels: self.out_channels,
+            bias: self.bias,
+            requant: self.requant,
+            input: self.input,
+            output: self.output,
+        }
+    }
+
     /// Bias and multiplier of output channel `c`.
-    fn requant(&self, c: usize, rounding: Rounding) -> Requant {
-        channel_requant(
-            c,
-            self.bias,
-            self.weight_scales,
-            self.input,
-            self.output,
-            rounding,
+    pub fn channel_requant(&self, c: usize, rounding: Rounding) -> ChannelRequant {
+        self.channels().channel(c, rounding)
+    }
+
+    /// The filter's dimensions.
+    pub fn filter(&self) -> Filter {
+        let w = &self.window;
+        Filter::new(
+            self.out_channels,
+            w.height.kernel,
+            w.width.kernel,
+            self.in_channels,
         )
     }
 
     /// Element strides of `(out channel, ky, kx, in channel)` in `weights`.
     fn strides(&self) -> (usize, usize, usize, usize) {
-        let (kh, kw) = (self.window.height.kernel, self.window.width.kernel);
-        let (ci, co) = (self.in_channels, self.out_channels);
-        match self.layout {
-            WeightLayout::Ohwi => (kh * kw * ci, kw * ci, ci, 1),
-            WeightLayout::Hwio => (1, kw * ci * co, ci * co, co),
-        }
+        let Strides { out, y, x, input } = self.filter().strides(self.layout);
+        (out, y, x, input)
     }
 
     /// Validates the layer for `input` and returns its output shape.
@@ -166,34 +97,29 @@ impl Conv2d<'_> {
                 found: input,
             });
         }
-        let (kh, kw) = (self.window.height.kernel, self.window.width.kernel);
         // Saturating: absurd channel counts must give an error, not an overflow.
-        let n = self
-            .out_channels
-            .saturating_mul(kh * kw)
-            .saturating_mul(self.in_channels);
+        let filter = self.filter();
+        let n = filter.len();
         if self.weights.len() != n {
             return Err(Error::length(Param::Weights, n, self.weights.len()));
         }
-        let (so, sy, sx, si) = self.strides();
-        check_channels(
-            self.out_channels,
-            self.bias,
-            self.weight_scales,
-            self.input,
-            self.output,
-            |c| {
-                let mut sum = 0i64;
-                for ky in 0..kh {
-                    for kx in 0..kw {
-                        for i in 0..self.in_channels {
-                            sum += (self.weights[c * so + ky * sy + kx * sx + i * si] as i64).abs();
-                        }
+        let Strides {
+            out,
+            y,
+            x,
+            input: si,
+        } = filter.strides(self.layout);
+        self.channels().validate(|c| {
+            let mut sum = 0i64;
+            for ky in 0..filter.height {
+                for kx in 0..filter.width {
+                    for i in 0..filter.in_channels {
+                        sum += (self.weights[c * out + ky * y + kx * x + i * si] as i64).abs();
                     }
                 }
-                sum
-            },
-        )?;
+            }
+            sum
+        })?;
         self.window.checked_output(input, self.out_channels)
     }
 
@@ -265,9 +191,9 @@ impl Conv2d<'_> {
         let mut oc0 = 0;
         while oc0 < co {
             let n = OC_CHUNK.min(co - oc0);
-            let mut requant = [Requant::default(); OC_CHUNK];
+            let mut requant = [ChannelRequant::default(); OC_CHUNK];
             for (j, rq) in requant[..n].iter_mut().enumerate() {
-                *rq = self.requant(oc0 + j, rounding);
+                *rq = self.channel_requant(oc0 + j, rounding);
             }
             for ox in 0..out_w {
                 let x0 = win.width.first_tap(ox, pad_left);
@@ -333,7 +259,7 @@ impl Conv2d<'_> {
         let (so, sy, sxw, si) = self.strides();
         let mut acc = [0i32; CHUNK];
         for oc in 0..co {
-            let rq = self.requant(oc, rounding);
+            let rq = self.channel_requant(oc, rounding);
             let w_oc = &self.weights[oc * so..];
             let mut ox0 = 0;
             while ox0 < out_w {
@@ -406,7 +332,7 @@ impl Conv2d<'_> {
         // contiguous run of kw * ci values in both the input row and the weights.
         let contiguous = si == 1 && dx == 1;
         for oc in 0..co {
-            let rq = self.requant(oc, rounding);
+            let rq = self.channel_requant(oc, rounding);
             let w_oc = &self.weights[oc * so..];
             for ox in 0..out_w {
                 let x0 = win.width.first_tap(ox, pad_left);

@@ -1,9 +1,13 @@
 //! Depthwise: depthwise 2-D convolution (`DEPTHWISE_CONV_2D`) with a depth
 //! multiplier, as a row kernel.
 
-use crate::conv::{MAX_KERNEL, Requant, channel_requant, check_channels};
+use crate::filter::{Filter, WeightLayout};
+use crate::geometry::MAX_KERNEL;
 use crate::quant::clamp_i8;
-use crate::{Activation, Error, Param, Quant, Result, Rounding, Rows, Shape, Values, Window};
+use crate::requant::{ChannelRequant, Channels};
+use crate::{
+    Activation, Error, Param, Quant, Requantization, Result, Rounding, Rows, Shape, Values, Window,
+};
 
 /// A depthwise convolution: output channel `oc = ic * depth_multiplier + m` reads
 /// input channel `ic = oc / depth_multiplier` only.
@@ -22,8 +26,9 @@ pub struct DepthwiseConv2d<'a> {
     pub weights: &'a [i8],
     /// Optional int32 bias per output channel.
     pub bias: Option<Values<'a, i32>>,
-    /// Weight scales: one, or one per output channel.
-    pub weight_scales: Values<'a, f32>,
+    /// Requantization: weight scales, or fixed-point multipliers and shifts; one
+    /// (per tensor) or one per output channel.
+    pub requant: Requantization<'a>,
     /// Input quantization.
     pub input: Quant,
     /// Output quantization.
@@ -33,16 +38,32 @@ pub struct DepthwiseConv2d<'a> {
 }
 
 impl DepthwiseConv2d<'_> {
+    /// The parameters shared with convolution.
+    fn channels(&self) -> Channels<'_> {
+        Channels {
+            out_channels: self.out_channels(),
+            bias: self.bias,
+            requant: self.requant,
+            input: self.input,
+            output: self.output,
+        }
+    }
+
     /// Bias and multiplier of output channel `c`.
-    fn requant(&self, c: usize, rounding: Rounding) -> Requant {
-        channel_requant(
-            c,
-            self.bias,
-            self.weight_scales,
-            self.input,
-            self.output,
-            rounding,
-        )
+    pub fn channel_requant(&self, c: usize, rounding: Rounding) -> ChannelRequant {
+        self.channels().channel(c, rounding)
+    }
+
+    /// The filter's dimensions: `[1, kh, kw, out_channels]`, HWIO with one input
+    /// channel ([`WeightLayout::Hwio`]).
+    pub fn filter(&self) -> Filter {
+        let w = &self.window;
+        Filter::depthwise(self.out_channels(), w.height.kernel, w.width.kernel)
+    }
+
+    /// The layout of `weights`: always [`WeightLayout::Hwio`] (see [`Self::filter`]).
+    pub const fn layout(&self) -> WeightLayout {
+        WeightLayout::Hwio
     }
 
     /// Output channels: `in_channels * depth_multiplier` (saturating, so absurd
@@ -77,18 +98,11 @@ impl DepthwiseConv2d<'_> {
         if self.weights.len() != n {
             return Err(Error::length(Param::Weights, n, self.weights.len()));
         }
-        check_channels(
-            co,
-            self.bias,
-            self.weight_scales,
-            self.input,
-            self.output,
-            |c| {
-                (0..taps)
-                    .map(|t| (self.weights[t * co + c] as i64).abs())
-                    .sum()
-            },
-        )?;
+        self.channels().validate(|c| {
+            (0..taps)
+                .map(|t| (self.weights[t * co + c] as i64).abs())
+                .sum()
+        })?;
         self.window.checked_output(input, co)
     }
 
@@ -114,7 +128,7 @@ impl DepthwiseConv2d<'_> {
         let zp = self.input.zero_point;
         for oc in 0..co {
             let ic = oc / dm;
-            let rq = self.requant(oc, rounding);
+            let rq = self.channel_requant(oc, rounding);
             for ox in 0..out_w {
                 let x0 = win.width.first_tap(ox, pad_left);
                 let (kx_lo, kx_hi) = win.width.tap_range(x0, input.width);

@@ -30,6 +30,10 @@ pub enum Param {
     Bias,
     /// Weight scales (per tensor or per channel).
     WeightScales,
+    /// Fixed-point requantization multipliers.
+    Multipliers,
+    /// Fixed-point requantization shifts.
+    Shifts,
     /// Input quantization (scale or zero point).
     InputQuant,
     /// Output quantization (scale or zero point).
@@ -48,6 +52,10 @@ pub enum Param {
     Line,
     /// A camera pixel format.
     PixelFormat,
+    /// An image kernel (size or taps).
+    Kernel,
+    /// A pooling size.
+    Pool,
 }
 
 impl Param {
@@ -66,6 +74,8 @@ impl Param {
             Param::Weights => "weights",
             Param::Bias => "bias",
             Param::WeightScales => "weight scales",
+            Param::Multipliers => "requantization multipliers",
+            Param::Shifts => "requantization shifts",
             Param::InputQuant => "input quantization",
             Param::OutputQuant => "output quantization",
             Param::InputShape => "input shape",
@@ -75,6 +85,8 @@ impl Param {
             Param::Scratch => "scratch buffer",
             Param::Line => "camera line",
             Param::PixelFormat => "pixel format",
+            Param::Kernel => "kernel",
+            Param::Pool => "pool size",
         }
     }
 }

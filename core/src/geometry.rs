@@ -3,6 +3,9 @@
 
 use crate::{Error, Param, Result, Shape};
 
+/// Largest kernel height or width of a convolution, in taps.
+pub const MAX_KERNEL: usize = 16;
+
 /// TensorFlow padding mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Padding {
@@ -184,8 +187,17 @@ impl Window {
         self.width.pad_before(w, self.padding)
     }
 
-    /// Checks sizes, strides and dilations (kernels up to `max_kernel` taps).
-    pub(crate) fn validate(&self, max_kernel: usize) -> Result<()> {
+    /// Checks sizes, strides and dilations: kernels in `1..=max_kernel` taps,
+    /// strides and dilations in `1..=255`; the error names the parameter.
+    ///
+    /// ```
+    /// use scanline::{Axis, Padding, Window, Error, Param};
+    /// let mut w = Window::square(3, 1, Padding::Same);
+    /// assert!(w.validate(16).is_ok());
+    /// w.width = Axis::new(3, 0, 1);
+    /// assert!(matches!(w.validate(16), Err(Error::Invalid { param: Param::StrideWidth, .. })));
+    /// ```
+    pub fn validate(&self, max_kernel: usize) -> Result<()> {
         self.height.validate(
             Param::KernelHeight,
             Param::StrideHeight,
@@ -201,7 +213,14 @@ impl Window {
     }
 
     /// Output shape, or [`Error::EmptyOutput`] when a VALID window does not fit.
-    pub(crate) fn checked_output(&self, input: Shape, channels: usize) -> Result<Shape> {
+    ///
+    /// ```
+    /// use scanline::{Padding, Shape, Window, Error};
+    /// let w = Window::square(5, 1, Padding::Valid);
+    /// assert_eq!(w.checked_output(Shape::new(6, 6, 1), 2), Ok(Shape::new(2, 2, 2)));
+    /// assert!(matches!(w.checked_output(Shape::new(4, 6, 1), 2), Err(Error::EmptyOutput { .. })));
+    /// ```
+    pub fn checked_output(&self, input: Shape, channels: usize) -> Result<Shape> {
         let out = self.output(input, channels);
         if out.height == 0 || out.width == 0 {
             return Err(Error::EmptyOutput { layer: None, input });

@@ -11,8 +11,8 @@
 //! The classic edge detector over a tiny 4x4 gray image, SAME padding:
 //!
 //! ```
-//! use scanline::{Activation, Conv2d, Layer, Model, Padding, Quant, Rounding, Shape, Window};
-//! use scanline::conv::WeightLayout;
+//! use scanline::{Activation, Requantization, Conv2d, Layer, Model, Padding, Quant, Rounding, Shape, Window};
+//! use scanline::WeightLayout;
 //!
 //! let kernel: [i8; 9] = [-1, -1, -1, -1, 8, -1, -1, -1, -1];
 //! let q_in = Quant::new(1.0 / 255.0, -128);
@@ -24,7 +24,7 @@
 //!     weights: &kernel,
 //!     layout: WeightLayout::Ohwi,
 //!     bias: None,
-//!     weight_scales: scanline::Values::Slice(&[1.0]),
+//!     requant: Requantization::WeightScales(scanline::Values::Slice(&[1.0])),
 //!     input: q_in,
 //!     output: q_out,
 //!     activation: Activation::Relu,
@@ -40,14 +40,18 @@
 #![cfg_attr(not(test), no_std)]
 
 pub mod conv;
+pub mod converter;
 #[cfg(feature = "defmt")]
 mod defmt;
 pub mod depthwise;
 pub mod digest;
+pub mod edges;
 pub mod error;
+pub mod filter;
 mod flatbuffer;
 pub mod frame;
 pub mod geometry;
+pub mod kernel;
 pub mod layer;
 pub mod model;
 pub mod pixel;
@@ -55,6 +59,7 @@ pub mod pool;
 pub mod preset;
 pub mod quant;
 pub mod relu;
+pub mod requant;
 pub mod rows;
 pub mod shape;
 pub mod stream;
@@ -64,12 +69,14 @@ pub mod values;
 pub use conv::Conv2d;
 pub use depthwise::DepthwiseConv2d;
 pub use error::{Error, Param};
+pub use filter::WeightLayout;
 pub use geometry::{Axis, Padding, Window};
 pub use layer::Layer;
 pub use model::Model;
 pub use pool::MaxPool2d;
 pub use quant::{Activation, Multiplier, Quant, Rounding};
 pub use relu::Relu;
+pub use requant::Requantization;
 pub use rows::Rows;
 pub use shape::Shape;
 pub use values::Values;

@@ -102,6 +102,41 @@ impl PixelFormat {
             PixelFormat::Rgb888 => 3,
         }
     }
+
+    /// Every format, in the order the command line lists them.
+    pub const ALL: [PixelFormat; 5] = [
+        PixelFormat::Gray8,
+        PixelFormat::Rgb565(ByteOrder::Little),
+        PixelFormat::Rgb565(ByteOrder::Big),
+        PixelFormat::Rgb888,
+        PixelFormat::Yuyv,
+    ];
+
+    /// The name used on the command line: `gray8`, `rgb565le`, `rgb565be`,
+    /// `rgb888`, `yuyv`.
+    ///
+    /// ```
+    /// use scanline::pixel::{ByteOrder, PixelFormat};
+    /// assert_eq!(PixelFormat::Rgb565(ByteOrder::Big).name(), "rgb565be");
+    /// assert_eq!(PixelFormat::from_name("RGB565LE"), Some(PixelFormat::Rgb565(ByteOrder::Little)));
+    /// assert_eq!(PixelFormat::from_name("bgr"), None);
+    /// ```
+    pub const fn name(self) -> &'static str {
+        match self {
+            PixelFormat::Gray8 => "gray8",
+            PixelFormat::Rgb565(ByteOrder::Little) => "rgb565le",
+            PixelFormat::Rgb565(ByteOrder::Big) => "rgb565be",
+            PixelFormat::Rgb888 => "rgb888",
+            PixelFormat::Yuyv => "yuyv",
+        }
+    }
+
+    /// The format called `name` (case-insensitive), if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|f| f.name().eq_ignore_ascii_case(name))
+    }
 }
 
 /// BT.601 luma in 8-bit fixed point: `(77 R + 150 G + 29 B + 128) >> 8`.
@@ -365,29 +400,66 @@ impl LineConverter {
     /// `row` ([`LineConverter::row_len`] values). Wrong lengths are
     /// [`Error::Length`] with [`Param::Line`] or [`Param::Row`].
     pub fn convert(&self, line: &[u8], row: &mut [i8]) -> Result<()> {
+        self.check(line, row.len())?;
+        let q = &self.quantizer;
+        self.each_pixel(line, row, |p| q.get(p));
+        Ok(())
+    }
+
+    /// Decodes one camera `line` into the pixel values (`0..=255`) the model's
+    /// input row is quantized from: gray or RGB as the model takes, after the
+    /// format's colour rules and the gray rule, before quantization. The real
+    /// value of each is [`real`]`(p)`; [`LineConverter::convert`] gives
+    /// `Quantizer::get(p)` of each. Same errors as [`LineConverter::convert`].
+    ///
+    /// ```
+    /// use scanline::pixel::{GrayRule, LineConverter, PixelFormat};
+    /// use scanline::{Quant, Shape};
+    /// let q = Quant::new(1.0 / 255.0, -128);
+    /// let c = LineConverter::new(PixelFormat::Rgb888, Shape::new(1, 2, 1), q)?;
+    /// let mut gray = [0u8; 2];
+    /// c.decode(&[255, 0, 0, 0, 255, 0], &mut gray)?;
+    /// assert_eq!(gray, [77, 149]);
+    /// c.with_gray(GrayRule::TensorFlow).decode(&[255, 0, 0, 0, 255, 0], &mut gray)?;
+    /// assert_eq!(gray, [76, 149]);
+    /// # Ok::<(), scanline::Error>(())
+    /// ```
+    pub fn decode(&self, line: &[u8], pixels: &mut [u8]) -> Result<()> {
+        self.check(line, pixels.len())?;
+        self.each_pixel(line, pixels, |p| p);
+        Ok(())
+    }
+
+    fn check(&self, line: &[u8], row_len: usize) -> Result<()> {
         if line.len() != self.line_len() {
             return Err(Error::length(Param::Line, self.line_len(), line.len()));
         }
-        if row.len() != self.row_len() {
-            return Err(Error::length(Param::Row, self.row_len(), row.len()));
+        if row_len != self.row_len() {
+            return Err(Error::length(Param::Row, self.row_len(), row_len));
         }
-        let q = &self.quantizer;
+        Ok(())
+    }
+
+    /// Writes `f(p)` for every pixel value `p` of the row `line` decodes to.
+    /// Lengths were checked.
+    #[inline]
+    fn each_pixel<T: Copy>(&self, line: &[u8], row: &mut [T], f: impl Fn(u8) -> T) {
         let gray = self.channels == 1;
         let rule = self.gray;
-        let put_rgb = |out: &mut [i8], [r, g, b]: [u8; 3]| {
+        let put_rgb = |out: &mut [T], [r, g, b]: [u8; 3]| {
             if gray {
-                out[0] = q.get(rule.gray(r, g, b));
+                out[0] = f(rule.gray(r, g, b));
             } else {
-                out[0] = q.get(r);
-                out[1] = q.get(g);
-                out[2] = q.get(b);
+                out[0] = f(r);
+                out[1] = f(g);
+                out[2] = f(b);
             }
         };
         let c = self.channels;
         match self.format {
             PixelFormat::Gray8 => {
                 for (out, &p) in row.chunks_exact_mut(c).zip(line) {
-                    out.fill(q.get(p));
+                    out.fill(f(p));
                 }
             }
             PixelFormat::Rgb565(order) => {
@@ -409,8 +481,8 @@ impl LineConverter {
                     let (y0, u, y1, v) = (px[0], px[1], px[2], px[3]);
                     let (a, b) = out.split_at_mut(c);
                     if gray {
-                        a[0] = q.get(y0);
-                        b[0] = q.get(y1);
+                        a[0] = f(y0);
+                        b[0] = f(y1);
                     } else {
                         put_rgb(a, yuv_to_rgb(y0, u, v));
                         put_rgb(b, yuv_to_rgb(y1, u, v));
@@ -418,6 +490,5 @@ impl LineConverter {
                 }
             }
         }
-        Ok(())
     }
 }

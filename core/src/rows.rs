@@ -63,11 +63,11 @@ pub(crate) fn gather<'r, R: Rows + ?Sized>(
     window: &crate::Window,
     height: usize,
     oy: usize,
-) -> ([&'r [i8]; crate::conv::MAX_KERNEL], usize, usize) {
+) -> ([&'r [i8]; crate::geometry::MAX_KERNEL], usize, usize) {
     let axis = window.height;
     let y0 = axis.first_tap(oy, window.pad_top(height));
     let (lo, hi) = axis.tap_range(y0, height);
-    let mut taps: [&[i8]; crate::conv::MAX_KERNEL] = [&[]; crate::conv::MAX_KERNEL];
+    let mut taps: [&[i8]; crate::geometry::MAX_KERNEL] = [&[]; crate::geometry::MAX_KERNEL];
     for (ky, tap) in taps.iter_mut().enumerate().take(hi).skip(lo) {
         *tap = rows.row(y0 + (ky * axis.dilation) as isize).unwrap_or(&[]);
     }

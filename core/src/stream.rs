@@ -73,9 +73,9 @@
 //! A 3x3 box filter over a 4x5 image, streamed and compared with the frame engine:
 //!
 //! ```
-//! use scanline::conv::WeightLayout;
+//! use scanline::WeightLayout;
 //! use scanline::stream::Pipeline;
-//! use scanline::{Activation, Conv2d, Error, Layer, Model, Padding, Quant, Rounding, Shape, Values, Window};
+//! use scanline::{Activation, Requantization, Conv2d, Error, Layer, Model, Padding, Quant, Rounding, Shape, Values, Window};
 //!
 //! let q = Quant::new(1.0 / 255.0, -128);
 //! let ones = [1i8; 9];
@@ -86,7 +86,7 @@
 //!     weights: &ones,
 //!     layout: WeightLayout::Ohwi,
 //!     bias: None,
-//!     weight_scales: Values::Slice(&[1.0 / 9.0]),
+//!     requant: Requantization::WeightScales(Values::Slice(&[1.0 / 9.0])),
 //!     input: q,
 //!     output: q,
 //!     activation: Activation::None,

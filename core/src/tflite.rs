@@ -30,12 +30,12 @@
 //! scanline::frame::run(model, &input, &mut output, &mut scratch).unwrap();
 //! ```
 
-use crate::conv::WeightLayout;
+use crate::WeightLayout;
 use crate::flatbuffer::{self, Table, Vector, bytes_at, malformed};
 use crate::model::MAX_LAYERS;
 use crate::{
     Activation, Axis, Conv2d, DepthwiseConv2d, Error, Layer, MaxPool2d, Model, Padding, Param,
-    Quant, Relu, Result, Rounding, Shape, Values, Window,
+    Quant, Relu, Requantization, Result, Rounding, Shape, Values, Window,
 };
 
 /// Most operators a model may hold: [`MAX_LAYERS`] plus a `QUANTIZE` and a `DEQUANTIZE`.
@@ -928,7 +928,7 @@ fn layer_of<'a>(
                     },
                     weights,
                     bias,
-                    weight_scales,
+                    requant: Requantization::WeightScales(weight_scales),
                     input: in_q,
                     output: out_q,
                     activation: activation(&t, DW_ACTIVATION, i)?,
@@ -962,7 +962,7 @@ fn layer_of<'a>(
                     weights,
                     layout: WeightLayout::Ohwi,
                     bias,
-                    weight_scales,
+                    requant: Requantization::WeightScales(weight_scales),
                     input: in_q,
                     output: out_q,
                     activation: activation(&t, CONV_ACTIVATION, i)?,

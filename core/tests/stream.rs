@@ -2,11 +2,11 @@
 //! abort, arena exactness, errors and the N3 reference chain.
 
 use proptest::prelude::*;
-use scanline::conv::WeightLayout;
+use scanline::WeightLayout;
 use scanline::stream::{Pipeline, PushError, Sink, ring_rows};
 use scanline::{
     Activation, Axis, Conv2d, DepthwiseConv2d, Error, Layer, MaxPool2d, Model, Padding, Param,
-    Quant, Relu, Rounding, Shape, Values, Window,
+    Quant, Relu, Requantization, Rounding, Shape, Values, Window,
 };
 
 /// A tiny deterministic generator for weights and pixels.
@@ -215,7 +215,7 @@ fn layers<'a>(owned: &'a [Owned], hwio: bool) -> Vec<Layer<'a>> {
                         WeightLayout::Ohwi
                     },
                     bias: (o.bias[0] % 4 != 0).then_some(Values::Slice(&o.bias)),
-                    weight_scales: Values::Slice(&o.scales),
+                    requant: Requantization::WeightScales(Values::Slice(&o.scales)),
                     input: o.input,
                     output: o.output,
                     activation: o.activation,
@@ -226,7 +226,7 @@ fn layers<'a>(owned: &'a [Owned], hwio: bool) -> Vec<Layer<'a>> {
                     window,
                     weights: &o.weights,
                     bias: Some(Values::Slice(&o.bias)),
-                    weight_scales: Values::Slice(&o.scales),
+                    requant: Requantization::WeightScales(Values::Slice(&o.scales)),
                     input: o.input,
                     output: o.output,
                     activation: o.activation,
@@ -463,7 +463,7 @@ fn conv<'a>(
         weights: w,
         layout: WeightLayout::Ohwi,
         bias: None,
-        weight_scales: Values::Slice(scales),
+        requant: Requantization::WeightScales(Values::Slice(scales)),
         input: q_in,
         output: q_out,
         activation: Activation::Relu,
@@ -631,7 +631,7 @@ fn latency_of_a_same_conv() {
         weights: &w,
         layout: WeightLayout::Ohwi,
         bias: None,
-        weight_scales: Values::Slice(&[1.0]),
+        requant: Requantization::WeightScales(Values::Slice(&[1.0])),
         input: q,
         output: q,
         activation: Activation::None,
@@ -726,7 +726,7 @@ fn output_of_padding_only() {
             },
             weights: &[1, 1],
             bias: Some(Values::Slice(&[7])),
-            weight_scales: Values::Slice(&[1.0]),
+            requant: Requantization::WeightScales(Values::Slice(&[1.0])),
             input: q,
             output: q,
             activation: Activation::None,

@@ -17,7 +17,7 @@ use scanline::Model;
 use scanline::stream::Pipeline;
 use scanline_host::edges::{Edges, INPUT_QUANT};
 use scanline_host::engine::Engine;
-use scanline_host::kernel::Kernel;
+use scanline_host::kernel;
 use scanline_host::picture::{self, Channels};
 use scanline_host::workload::{
     CORTEX_M4_MACS_PER_CYCLE, OPENCV_FILTER2D_PIXELS_PER_SECOND, OwnedModel, Workload,
@@ -96,8 +96,8 @@ fn engines(c: &mut Criterion, built: &[OwnedModel]) {
 fn edges(c: &mut Criterion) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/coins.png");
     let pixels = picture::load(&path, Channels::Gray).expect("tests/data/coins.png");
-    let input = picture::to_int8(&pixels, INPUT_QUANT);
-    let kernel: Kernel = "laplacian8".parse().expect("a preset kernel");
+    let input = picture::to_int8(&pixels, INPUT_QUANT).expect("a gray photo");
+    let kernel = kernel::parse("laplacian8").expect("a preset kernel");
     let walk = Edges::new(kernel, 1, Some(2)).expect("edges");
     let mut group = c.benchmark_group("edges-coins");
     group.throughput(Throughput::Elements(input.shape.len() as u64));

@@ -1,25 +1,55 @@
-//! Engine: runs a core [`Model`] over a whole input tensor with the int8 frame
-//! engine or the streaming line-buffer engine, the two paths the firmware shares.
+//! Engine: the three ways the host runs a model — the int8 full-frame engine, the
+//! int8 streaming line-buffer engine (what the firmware runs), and the f32
+//! reference — as one enum the command line parses directly.
 
 use crate::{Error, Result, Tensor};
 use scanline::Model;
 use scanline::stream::{Pipeline, PushError};
 
-/// Which int8 engine runs a model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which engine runs a model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Engine {
-    /// Whole tensors in memory (`scanline::frame`).
+    /// int8, whole tensors in memory (`scanline::frame`).
     Frame,
-    /// One input row at a time through line buffers (`scanline::stream`).
+    /// int8, one input row at a time through line buffers (`scanline::stream`):
+    /// what the firmware runs; always identical to frame.
+    #[default]
     Stream,
+    /// The f32 reference (TensorFlow's float semantics over the dequantized
+    /// weights).
+    Float,
 }
 
 impl Engine {
-    /// Runs `model` over `input` (shaped like the model's input).
+    /// The engine's name as the command line spells it.
+    ///
+    /// ```
+    /// use scanline_host::engine::Engine;
+    /// assert_eq!(Engine::Stream.name(), "stream");
+    /// ```
+    pub const fn name(self) -> &'static str {
+        match self {
+            Engine::Frame => "frame",
+            Engine::Stream => "stream",
+            Engine::Float => "float",
+        }
+    }
+
+    /// True for the int8 engines (frame and stream).
+    pub const fn is_int8(self) -> bool {
+        !matches!(self, Engine::Float)
+    }
+
+    /// Runs `model` over `input` (shaped like the model's input) with an int8
+    /// engine; the float engine is [`Error::Invalid`] here (it needs real values:
+    /// see [`crate::reference`]).
     pub fn run(self, model: &Model<'_>, input: &Tensor<i8>) -> Result<Tensor<i8>> {
         match self {
             Engine::Frame => run_frame(model, input),
             Engine::Stream => run_stream(model, input),
+            Engine::Float => Err(Error::Invalid(
+                "the float engine runs on real values, not on an int8 tensor".into(),
+            )),
         }
     }
 }
@@ -64,14 +94,14 @@ pub fn run_stream(model: &Model<'_>, input: &Tensor<i8>) -> Result<Tensor<i8>> {
     let mut arena = vec![0i8; model.stream_arena_len()];
     let mut pipeline = Pipeline::new(model, &mut arena)?;
     let mut out = Vec::with_capacity(shape.len());
-    let mut sink = |_y: usize, row: &[i8]| -> core::result::Result<(), ()> {
+    let mut sink = |_y: usize, row: &[i8]| -> core::result::Result<(), core::convert::Infallible> {
         out.extend_from_slice(row);
         Ok(())
     };
     for row in input.data.chunks_exact(input.shape.row_len()) {
         pipeline.push_row(row, &mut sink).map_err(|e| match e {
             PushError::Stream(e) => Error::Core(e),
-            PushError::Sink(()) => Error::Invalid("stream sink failed".into()),
+            PushError::Sink(never) => match never {},
         })?;
     }
     pipeline.finish()?;

@@ -6,14 +6,10 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A file could not be read or written.
-    #[error("{}: {source}", path.display())]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The OS error.
-        source: std::io::Error,
-    },
+    /// A file could not be read or written. The message names the file and the
+    /// operating system's reason (`fs-err` builds it).
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
     /// A file is not a readable image (or an image could not be written).
     #[error("{}: {message}", path.display())]
     Image {
@@ -30,13 +26,25 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
-    /// A `.tflite` model file is malformed or uses something scanline does not run.
+    /// A raw camera frame does not fit its pixel format and width.
     #[error("{}: {message}", path.display())]
+    Frame {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A `.tflite` model file is malformed or uses something scanline does not
+    /// run; the core's error is the source.
+    #[error("{}: {context}{source}", path.display())]
     Model {
         /// The file.
         path: PathBuf,
-        /// What is wrong (the core's error text).
-        message: String,
+        /// What was being done, e.g. `at width 3: ` (empty when it is the import).
+        context: String,
+        /// The core's error.
+        #[source]
+        source: scanline::Error,
     },
     /// A kernel given on the command line is malformed.
     #[error("kernel: {0}")]

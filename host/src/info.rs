@@ -215,8 +215,8 @@ fn activation(layer: &Layer<'_>) -> &'static str {
 
 fn weights_quant(layer: &Layer<'_>) -> String {
     let n = match layer {
-        Layer::Conv2d(l) => l.weight_scales.len(),
-        Layer::Depthwise(l) => l.weight_scales.len(),
+        Layer::Conv2d(l) => l.requant.len(),
+        Layer::Depthwise(l) => l.requant.len(),
         Layer::MaxPool(_) | Layer::Relu(_) => return "-".into(),
     };
     if n == 1 {

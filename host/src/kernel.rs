@@ -1,170 +1,106 @@
-//! Kernel: a square convolution kernel given by preset name or as a matrix on the
-//! command line, and its exact-or-nearest int8 form.
+//! Kernel: reading an image kernel from the command line — a preset name, or
+//! rows of numbers — into the core's [`Kernel`] (which owns its int8 form).
 
 use crate::{Error, Result};
+use scanline::kernel::{Kernel, MAX_SIZE};
 use scanline::preset::Preset;
 
-/// Largest custom kernel side.
-pub const MAX_SIZE: usize = 11;
-
-/// A square, odd-sized real kernel, row-major.
+/// Parses a preset name (case-insensitive, see [`Preset`]) or rows separated by
+/// `;`, values by `,` or spaces, into a kernel.
 ///
 /// # Examples
 ///
 /// ```
-/// use scanline_host::kernel::Kernel;
-/// let k: Kernel = "laplacian8".parse().unwrap();
+/// use scanline_host::kernel::parse;
+/// let k = parse("laplacian8").unwrap();
 /// assert_eq!(k.size(), 3);
-/// let k: Kernel = "0,1,0; 1,-4,1; 0,1,0".parse().unwrap();
+/// let k = parse("0,1,0; 1,-4,1; 0,1,0").unwrap();
 /// assert_eq!(k.taps()[4], -4.0);
-/// assert!("1,2;3".parse::<Kernel>().is_err());
+/// assert!(parse("1,2;3").is_err());
 /// ```
-#[derive(Debug, Clone, PartialEq)]
-pub struct Kernel {
-    name: String,
-    size: usize,
-    taps: Vec<f32>,
-    /// Integer taps and divisor when the kernel is exactly representable in int8.
-    exact: Option<(Vec<i8>, u8)>,
+pub fn parse(s: &str) -> Result<Kernel> {
+    let t = s.trim();
+    if t.is_empty() {
+        return Err(Error::Kernel("empty kernel".into()));
+    }
+    if let Some(p) = Preset::from_name(t) {
+        return Ok(Kernel::preset(p));
+    }
+    if t.chars()
+        .any(|c| c.is_ascii_alphabetic() && c != 'e' && c != 'E')
+        && !t.contains([',', ';'])
+    {
+        let names: Vec<&str> = Preset::ALL.iter().map(|p| p.name()).collect();
+        return Err(Error::Kernel(format!(
+            "unknown kernel '{t}'; presets: {}; or give rows like \"-1,-1,-1;-1,8,-1;-1,-1,-1\"",
+            names.join(", ")
+        )));
+    }
+    matrix(t)
 }
 
-impl Kernel {
-    /// Side length.
-    pub fn size(&self) -> usize {
-        self.size
+/// A name for printing: the preset name, or `custom NxN`.
+///
+/// ```
+/// use scanline_host::kernel::{name, parse};
+/// assert_eq!(name(&parse("sobel-x").unwrap()), "sobel-x");
+/// assert_eq!(name(&parse("1").unwrap()), "custom 1x1");
+/// ```
+pub fn name(k: &Kernel) -> String {
+    match k.preset_of() {
+        Some(p) => p.name().to_string(),
+        None => format!("custom {0}x{0}", k.size()),
     }
+}
 
-    /// Real taps, row-major.
-    pub fn taps(&self) -> &[f32] {
-        &self.taps
-    }
-
-    /// A name for printing: the preset name, or `custom NxN`.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// The int8 weights and their (per-tensor) scale, `real ≈ q * scale`.
-    ///
-    /// Presets and integer kernels within ±127 are exact (scale `1/divisor`);
-    /// other kernels are quantized as the TFLite converter does: symmetric, scale
-    /// `max|w| / 127`, round half away from zero.
-    pub fn quantized(&self) -> (Vec<i8>, f32) {
-        if let Some((q, d)) = &self.exact {
-            return (q.clone(), 1.0 / *d as f32);
-        }
-        let max = self.taps.iter().fold(0f32, |m, &t| m.max(t.abs()));
-        let scale = max / 127.0;
-        let q = self
-            .taps
-            .iter()
-            .map(|&t| scanline::quant::round_f32(t / scale).clamp(-127, 127) as i8)
+fn matrix(s: &str) -> Result<Kernel> {
+    let mut taps = Vec::new();
+    let mut size = 0;
+    let rows: Vec<&str> = s.split(';').collect();
+    for (r, row) in rows.iter().enumerate() {
+        let cells: Vec<&str> = row
+            .split([',', ' ', '\t'])
+            .filter(|c| !c.trim().is_empty())
             .collect();
-        (q, scale)
-    }
-
-    /// True if [`Kernel::quantized`] represents the kernel exactly.
-    pub fn is_exact(&self) -> bool {
-        self.exact.is_some()
-    }
-
-    fn from_preset(p: Preset) -> Self {
-        Self {
-            name: p.name().to_string(),
-            size: 3,
-            taps: p.real().to_vec(),
-            exact: Some((p.taps().to_vec(), p.divisor())),
+        if cells.is_empty() {
+            return Err(Error::Kernel(format!("row {} is empty", r + 1)));
         }
-    }
-
-    fn from_matrix(s: &str) -> Result<Self> {
-        let mut taps = Vec::new();
-        let mut size = 0;
-        let rows: Vec<&str> = s.split(';').collect();
-        for (r, row) in rows.iter().enumerate() {
-            let cells: Vec<&str> = row
-                .split([',', ' ', '\t'])
-                .filter(|c| !c.trim().is_empty())
-                .collect();
-            if cells.is_empty() {
-                return Err(Error::Kernel(format!("row {} is empty", r + 1)));
-            }
-            if r == 0 {
-                size = cells.len();
-            } else if cells.len() != size {
+        if r == 0 {
+            size = cells.len();
+        } else if cells.len() != size {
+            return Err(Error::Kernel(format!(
+                "row {} has {} values but row 1 has {size}: the kernel must be square",
+                r + 1,
+                cells.len()
+            )));
+        }
+        for c in cells {
+            let v: f32 = c.trim().parse().map_err(|_| {
+                Error::Kernel(format!("'{}' in row {} is not a number", c.trim(), r + 1))
+            })?;
+            if !v.is_finite() {
                 return Err(Error::Kernel(format!(
-                    "row {} has {} values but row 1 has {size}: the kernel must be square",
-                    r + 1,
-                    cells.len()
+                    "'{}' in row {} is not finite",
+                    c.trim(),
+                    r + 1
                 )));
             }
-            for c in cells {
-                let v: f32 = c.trim().parse().map_err(|_| {
-                    Error::Kernel(format!("'{}' in row {} is not a number", c.trim(), r + 1))
-                })?;
-                if !v.is_finite() {
-                    return Err(Error::Kernel(format!(
-                        "'{}' in row {} is not finite",
-                        c.trim(),
-                        r + 1
-                    )));
-                }
-                taps.push(v);
-            }
+            taps.push(v);
         }
-        if rows.len() != size {
-            return Err(Error::Kernel(format!(
-                "{} rows of {size} values: the kernel must be square",
-                rows.len()
-            )));
-        }
-        if size % 2 == 0 || size > MAX_SIZE {
-            return Err(Error::Kernel(format!(
-                "a {size}x{size} kernel is not supported: the size must be odd, from 1 to {MAX_SIZE}"
-            )));
-        }
-        if taps.iter().all(|&t| t == 0.0) {
-            return Err(Error::Kernel(
-                "every tap is zero: the kernel responds to nothing".into(),
-            ));
-        }
-        let exact = taps
-            .iter()
-            .all(|&t| t.fract() == 0.0 && t.abs() <= 127.0)
-            .then(|| (taps.iter().map(|&t| t as i8).collect(), 1));
-        Ok(Self {
-            name: format!("custom {size}x{size}"),
-            size,
-            taps,
-            exact,
-        })
     }
-}
-
-impl std::str::FromStr for Kernel {
-    type Err = Error;
-
-    /// A preset name (see [`Preset`]) or rows separated by `;`, values by `,`.
-    fn from_str(s: &str) -> Result<Self> {
-        let t = s.trim();
-        if t.is_empty() {
-            return Err(Error::Kernel("empty kernel".into()));
-        }
-        if let Some(p) = Preset::from_name(t) {
-            return Ok(Self::from_preset(p));
-        }
-        if t.chars()
-            .any(|c| c.is_ascii_alphabetic() && c != 'e' && c != 'E')
-            && !t.contains([',', ';'])
-        {
-            let names: Vec<&str> = Preset::ALL.iter().map(|p| p.name()).collect();
-            return Err(Error::Kernel(format!(
-                "unknown kernel '{t}'; presets: {}; or give rows like \"-1,-1,-1;-1,8,-1;-1,-1,-1\"",
-                names.join(", ")
-            )));
-        }
-        Self::from_matrix(t)
+    if rows.len() != size {
+        return Err(Error::Kernel(format!(
+            "{} rows of {size} values: the kernel must be square",
+            rows.len()
+        )));
     }
+    if size.is_multiple_of(2) || size > MAX_SIZE {
+        return Err(Error::Kernel(format!(
+            "a {size}x{size} kernel is not supported: the size must be odd, from 1 to {MAX_SIZE}"
+        )));
+    }
+    // The core's checks (every tap zero) give the remaining errors.
+    Ok(Kernel::new(size, &taps)?)
 }
 
 #[cfg(test)]
@@ -172,33 +108,20 @@ mod tests {
     use super::*;
 
     fn err(s: &str) -> String {
-        s.parse::<Kernel>().unwrap_err().to_string()
-    }
-
-    #[test]
-    fn presets_are_exact() {
-        for p in Preset::ALL {
-            let k: Kernel = p.name().parse().unwrap();
-            let (q, scale) = k.quantized();
-            for (qi, t) in q.iter().zip(k.taps()) {
-                assert_eq!(*qi as f32 * scale, *t, "{}", p.name());
-            }
-        }
+        parse(s).unwrap_err().to_string()
     }
 
     #[test]
     fn matrices_parse() {
-        let k: Kernel = "-1,-1,-1;-1,8,-1;-1,-1,-1".parse().unwrap();
+        let k = parse("-1,-1,-1;-1,8,-1;-1,-1,-1").unwrap();
         assert!(k.is_exact());
         assert_eq!(k.size(), 3);
-        let k: Kernel = "0.5".parse().unwrap();
+        let k = parse("0.5").unwrap();
         assert_eq!(k.size(), 1);
         assert!(!k.is_exact());
-        let (q, s) = k.quantized();
-        assert_eq!(q, vec![127]);
-        assert!((s - 0.5 / 127.0).abs() < 1e-9);
-        let k: Kernel = "1 2 3; 4 5 6; 7 8 9".parse().unwrap();
+        let k = parse("1 2 3; 4 5 6; 7 8 9").unwrap();
         assert_eq!(k.taps()[5], 6.0);
+        assert_eq!(parse("SOBEL-Y").unwrap().preset_of(), Some(Preset::SobelY));
     }
 
     #[test]

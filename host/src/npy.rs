@@ -116,10 +116,7 @@ pub struct Array {
 /// Fortran order, or its shape is absurd.
 pub fn read_any(path: impl AsRef<Path>) -> Result<Array> {
     let path = path.as_ref();
-    let bytes = std::fs::read(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let bytes = fs_err::read(path)?;
     parse(path, &bytes)
 }
 
@@ -202,10 +199,7 @@ fn write<T: npyz::AutoSerialize + Copy>(path: &Path, shape: &[usize], data: &[T]
         writer.finish()
     };
     encode().map_err(|e| npy_error(path, format!("cannot encode: {e}")))?;
-    std::fs::write(path, &bytes).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })
+    Ok(fs_err::write(path, &bytes)?)
 }
 
 fn npy_error(path: &Path, message: impl Into<String>) -> Error {
@@ -534,7 +528,7 @@ mod tests {
     fn missing_file_is_io() {
         let path = temp("absent.npy");
         let e = read_i8(&path).unwrap_err();
-        assert!(matches!(e, Error::Io { .. }), "{e:?}");
+        assert!(matches!(e, Error::Io(_)), "{e:?}");
         assert!(e.to_string().contains("absent.npy"));
     }
 
@@ -619,7 +613,10 @@ mod tests {
             "{'descr': '|i1', 'fortran_order': False, 'shape': (4294967296, 4294967296), }",
             &[],
         ));
-        assert!(e.contains("too large") || e.contains("truncated"), "{e}");
+        assert!(
+            e.ends_with("shape (4294967296, 4294967296) is too large"),
+            "{e}"
+        );
         let e = err_of(&npy_bytes(
             "{'descr': '|i1', 'fortran_order': False, 'shape': (-1,), }",
             &[],
@@ -666,7 +663,7 @@ mod tests {
         assert!(e.to_string().contains("too large"), "{e}");
         let dir = temp("no-such-dir").join("x.npy");
         let e = write_f32(&dir, &[1], &[1.0]).unwrap_err();
-        assert!(matches!(e, Error::Io { .. }), "{e:?}");
+        assert!(matches!(e, Error::Io(_)), "{e:?}");
         assert!(!path.exists());
     }
 

@@ -1,14 +1,16 @@
-//! Picture: PNG/JPEG files to `Tensor<u8>` (HWC) and pixels to the reals and int8
-//! values a TensorFlow pipeline would feed a model.
+//! Picture: PNG/JPEG files to `Tensor<u8>` (HWC), and pictures to the pixel
+//! values, reals and int8 inputs a model takes — through the core's one pixel
+//! path ([`scanline::pixel`]), so a photo gives the bytes the firmware gives.
 //!
-//! The conversions follow TensorFlow's image ops:
-//! - colour to gray is `tf.image.rgb_to_grayscale` on a `uint8` image: weights
-//!   `(0.2989, 0.5870, 0.1140)` applied in f32 to `p / 255`, then back to `uint8`
-//!   as `tf.image.convert_image_dtype` does, by truncating `gray * 255.5`
-//!   (checked against TensorFlow 2.21 on all 2^24 RGB triples: identical);
+//! A picture's rows go through the core's [`LineConverter`] as `Gray8` or `Rgb888`
+//! camera lines: the same code that converts camera lines on the board. The rules
+//! (all in [`scanline::pixel`]):
+//! - colour to gray for a 1-channel model: [`GrayRule::TensorFlow`] by default for
+//!   photos (`tf.image.rgb_to_grayscale`, checked against TensorFlow 2.21 on all
+//!   2^24 RGB triples), or [`GrayRule::IntegerLuma`] when asked;
 //! - gray to colour repeats the channel (`tf.image.grayscale_to_rgb`);
 //! - [`to_real`] is `tf.image.convert_image_dtype(image, tf.float32)`:
-//!   `p * f32(1 / 255)` (bit-identical to TensorFlow 2.21 for all 256 values);
+//!   `p * f32(1 / 255)` ([`scanline::pixel::real`]);
 //! - [`to_int8`] quantizes those reals with the model's input [`Quant`], which for
 //!   scale 1/255 and zero point -128 is exactly `p - 128`.
 //!
@@ -22,19 +24,16 @@
 use std::path::Path;
 
 use image::{DynamicImage, ImageBuffer, ImageError, ImageReader, Luma, Rgb};
+use scanline::pixel::{GrayRule, LineConverter, PixelFormat};
 use scanline::{Quant, Shape};
 
 use crate::{Error, Result, Tensor};
-
-/// `tf.image.rgb_to_grayscale`'s luma weights (ITU-R BT.601, as TensorFlow rounds
-/// them).
-pub const LUMA_WEIGHTS: [f32; 3] = [0.2989, 0.5870, 0.1140];
 
 /// Which channels [`load`] returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Channels {
     /// One channel: gray images as stored, colour images through
-    /// [`LUMA_WEIGHTS`].
+    /// [`GrayRule::TensorFlow`].
     Gray,
     /// Three channels: colour images as stored, gray images repeated.
     Rgb,
@@ -79,14 +78,10 @@ impl Channels {
 /// ```
 pub fn load(path: impl AsRef<Path>, channels: Channels) -> Result<Tensor<u8>> {
     let path = path.as_ref();
-    let io = |source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let reader = ImageReader::open(path)
-        .map_err(io)?
+    let file = fs_err::File::open(path)?;
+    let reader = ImageReader::new(std::io::BufReader::new(file))
         .with_guessed_format()
-        .map_err(io)?;
+        .map_err(|e| image_error(path, format!("cannot read: {e}")))?;
     if reader.format().is_none() {
         return Err(image_error(path, "not an image (unrecognised format)"));
     }
@@ -97,7 +92,7 @@ pub fn load(path: impl AsRef<Path>, channels: Channels) -> Result<Tensor<u8>> {
     let colour = img.color().has_color();
     let want = channels.count().unwrap_or(if colour { 3 } else { 1 });
     Ok(match (want, colour) {
-        (1, true) => rgb_to_gray(&rgb_tensor(&img)),
+        (1, true) => to_channels(&rgb_tensor(&img), 1, GrayRule::TensorFlow)?,
         (1, false) => {
             let g = img.to_luma8();
             tensor(&g, 1, g.as_raw().clone())
@@ -145,10 +140,7 @@ pub(crate) fn from_image_error(path: &Path, e: ImageError) -> Error {
         {
             image_error(path, format!("truncated or corrupt image: {source}"))
         }
-        ImageError::IoError(source) => Error::Io {
-            path: path.to_path_buf(),
-            source,
-        },
+        ImageError::IoError(source) => image_error(path, source.to_string()),
         ImageError::Unsupported(e) => image_error(path, format!("unsupported image format: {e}")),
         ImageError::Decoding(e) => image_error(path, format!("not a readable image: {e}")),
         ImageError::Limits(e) => image_error(path, format!("image too large: {e}")),
@@ -156,44 +148,84 @@ pub(crate) fn from_image_error(path: &Path, e: ImageError) -> Error {
     }
 }
 
-/// Converts an RGB tensor to gray exactly as `tf.image.rgb_to_grayscale` does for
-/// `uint8` images (see the module documentation); other channel counts are
-/// returned unchanged.
+/// The core converter that reads the rows of `pixels` (1 or 3 channels) as
+/// `Gray8` or `Rgb888` camera lines into rows of `channels` channels.
+fn converter(
+    pixels: &Tensor<u8>,
+    channels: usize,
+    quant: Quant,
+    rule: GrayRule,
+) -> Result<LineConverter> {
+    let format = match pixels.shape.channels {
+        1 => PixelFormat::Gray8,
+        3 => PixelFormat::Rgb888,
+        c => {
+            return Err(Error::Shape(format!(
+                "a picture has 1 (gray) or 3 (RGB) channels, not {c}"
+            )));
+        }
+    };
+    if pixels.data.len() != pixels.shape.len() {
+        return Err(Error::Shape(format!(
+            "{} values cannot fill a {} picture",
+            pixels.data.len(),
+            pixels.shape
+        )));
+    }
+    let s = pixels.shape;
+    Ok(LineConverter::new(format, Shape::new(s.height, s.width, channels), quant)?.with_gray(rule))
+}
+
+/// Runs `each(converter, line, row)` over the picture's rows into a tensor of
+/// `channels` channels.
+fn rows<T: Copy + Default>(
+    pixels: &Tensor<u8>,
+    conv: &LineConverter,
+    channels: usize,
+    each: impl Fn(&LineConverter, &[u8], &mut [T]) -> scanline::Result<()>,
+) -> Result<Tensor<T>> {
+    let s = pixels.shape;
+    let mut out = Tensor::filled(Shape::new(s.height, s.width, channels), T::default());
+    if s.is_empty() {
+        return Ok(out);
+    }
+    for (line, row) in pixels
+        .data
+        .chunks_exact(conv.line_len())
+        .zip(out.data.chunks_exact_mut(conv.row_len()))
+    {
+        each(conv, line, row)?;
+    }
+    Ok(out)
+}
+
+/// The picture's pixel values as a model with `channels` (1 or 3) input channels
+/// takes them, through the core's [`LineConverter::decode`]: colour to gray with
+/// `rule`, gray to colour by repetition, else unchanged.
 ///
 /// # Examples
 ///
 /// ```
 /// use scanline::Shape;
+/// use scanline::pixel::GrayRule;
 /// use scanline_host::{Tensor, picture};
 /// let rgb = Tensor::new(Shape::new(1, 2, 3), vec![255, 255, 255, 0, 255, 0]).unwrap();
-/// assert_eq!(picture::rgb_to_gray(&rgb).data, vec![255, 149]);
+/// assert_eq!(picture::to_channels(&rgb, 1, GrayRule::TensorFlow).unwrap().data, vec![255, 149]);
+/// let red = Tensor::new(Shape::new(1, 1, 3), vec![255, 0, 0]).unwrap();
+/// assert_eq!(picture::to_channels(&red, 1, GrayRule::TensorFlow).unwrap().data, vec![76]);
+/// assert_eq!(picture::to_channels(&red, 1, GrayRule::IntegerLuma).unwrap().data, vec![77]);
 /// ```
-pub fn rgb_to_gray(rgb: &Tensor<u8>) -> Tensor<u8> {
-    if rgb.shape.channels != 3 {
-        return rgb.clone();
-    }
-    let [wr, wg, wb] = LUMA_WEIGHTS;
-    let s = real_step();
-    let data = rgb
-        .data
-        .chunks_exact(3)
-        .map(|p| {
-            let g = (p[0] as f32 * s) * wr + (p[1] as f32 * s) * wg + (p[2] as f32 * s) * wb;
-            (g * 255.5) as u8 // TF: cast(gray * (255 + 0.5)), truncating
-        })
-        .collect();
-    Tensor {
-        shape: Shape::new(rgb.shape.height, rgb.shape.width, 1),
-        data,
-    }
+///
+/// # Errors
+///
+/// [`Error::Shape`] unless the picture has 1 or 3 channels and `channels` is 1
+/// or 3.
+pub fn to_channels(pixels: &Tensor<u8>, channels: usize, rule: GrayRule) -> Result<Tensor<u8>> {
+    let conv = converter(pixels, channels, scanline::edges::INPUT_QUANT, rule)?;
+    rows(pixels, &conv, channels, LineConverter::decode)
 }
 
-/// `f32(1 / 255)`, the factor `tf.image.convert_image_dtype` multiplies by.
-fn real_step() -> f32 {
-    (1.0f64 / 255.0) as f32
-}
-
-/// Pixels as reals in `[0, 1]`: `p * f32(1 / 255)`, as
+/// Pixels as reals in `[0, 1]`: [`scanline::pixel::real`], `p * f32(1 / 255)`, as
 /// `tf.image.convert_image_dtype(image, tf.float32)` computes them.
 ///
 /// # Examples
@@ -205,12 +237,11 @@ fn real_step() -> f32 {
 /// assert_eq!(picture::to_real(&t).data, vec![0.0, 1.0]);
 /// ```
 pub fn to_real(pixels: &Tensor<u8>) -> Tensor<f32> {
-    let s = real_step();
-    pixels.map(|p| p as f32 * s)
+    pixels.map(scanline::pixel::real)
 }
 
-/// Pixels as int8 model inputs: [`to_real`] quantized with `quant`
-/// ([`Quant::quantize`]: round half away from zero, then clamp).
+/// Pixels as the int8 input of a model with the same channels, quantized with
+/// `quant`: the core's [`LineConverter::convert`] (`quant.quantize(real(p))`).
 ///
 /// With TFLite's usual image input quantization (scale 1/255, zero point -128)
 /// this is exactly `p - 128` for every pixel value.
@@ -221,12 +252,18 @@ pub fn to_real(pixels: &Tensor<u8>) -> Tensor<f32> {
 /// use scanline::{Quant, Shape};
 /// use scanline_host::{Tensor, picture};
 /// let t = Tensor::new(Shape::new(1, 3, 1), vec![0u8, 128, 255]).unwrap();
-/// let q = picture::to_int8(&t, Quant::new(1.0 / 255.0, -128));
+/// let q = picture::to_int8(&t, Quant::new(1.0 / 255.0, -128)).unwrap();
 /// assert_eq!(q.data, vec![-128, 0, 127]);
 /// ```
-pub fn to_int8(pixels: &Tensor<u8>, quant: Quant) -> Tensor<i8> {
-    let s = real_step();
-    pixels.map(|p| quant.quantize(p as f32 * s))
+///
+/// # Errors
+///
+/// [`Error::Shape`] unless the picture has 1 or 3 channels; the core's error for
+/// an invalid `quant`.
+pub fn to_int8(pixels: &Tensor<u8>, quant: Quant) -> Result<Tensor<i8>> {
+    let c = pixels.shape.channels;
+    let conv = converter(pixels, c, quant, GrayRule::default())?;
+    rows(pixels, &conv, c, LineConverter::convert)
 }
 
 /// Resizes a 1- or 3-channel picture to `height` x `width` with the `image`
@@ -318,7 +355,7 @@ mod tests {
         assert_eq!(load(&path, Channels::Rgb).unwrap(), keep);
         let gray = load(&path, Channels::Gray).unwrap();
         assert_eq!(gray.shape, Shape::new(2, 3, 1));
-        assert_eq!(gray, rgb_to_gray(&keep));
+        assert_eq!(gray, to_channels(&keep, 1, GrayRule::TensorFlow).unwrap());
         std::fs::remove_file(&path).unwrap();
     }
 
@@ -381,8 +418,8 @@ mod tests {
     fn errors_name_the_path() {
         let missing = temp("missing.png");
         let e = load(&missing, Channels::Keep).unwrap_err();
-        assert!(matches!(e, Error::Io { .. }), "{e:?}");
-        assert!(e.to_string().contains("missing.png"));
+        assert!(matches!(e, Error::Io(_)), "{e:?}");
+        assert!(e.to_string().contains("missing.png"), "{e}");
 
         let text = temp("notes.txt");
         std::fs::write(&text, "just some text, not pixels").unwrap();
@@ -440,7 +477,6 @@ mod tests {
 
     #[test]
     fn to_real_is_tf_convert_image_dtype() {
-        assert_eq!(real_step(), 1.0f32 / 255.0);
         let all = Tensor::new(Shape::new(1, 256, 1), (0..=255u8).collect()).unwrap();
         let r = to_real(&all);
         assert_eq!(r.data[0], 0.0);
@@ -453,12 +489,12 @@ mod tests {
     #[test]
     fn to_int8_is_p_minus_128_for_all_pixels() {
         let all = Tensor::new(Shape::new(16, 16, 1), (0..=255u8).collect()).unwrap();
-        let q = to_int8(&all, Quant::new(1.0 / 255.0, -128));
+        let q = to_int8(&all, Quant::new(1.0 / 255.0, -128)).unwrap();
         for (p, v) in all.data.iter().zip(&q.data) {
             assert_eq!(*v as i32, *p as i32 - 128);
         }
         // Another quantization: scale 2/255, zero point 0 halves (ties away from zero).
-        let q = to_int8(&all, Quant::new(2.0 / 255.0, 0));
+        let q = to_int8(&all, Quant::new(2.0 / 255.0, 0)).unwrap();
         assert_eq!(&q.data[..4], &[0, 1, 1, 2]);
         assert_eq!(q.data[255], 127);
     }
@@ -471,13 +507,14 @@ mod tests {
             vec![0, 0, 0, 255, 255, 255, 255, 0, 0, 0, 255, 0, 0, 0, 255],
         )
         .unwrap();
-        assert_eq!(rgb_to_gray(&rgb).data, vec![0, 255, 76, 149, 29]);
-        // Gray pixels stay (almost) themselves: weights sum to 0.9999.
+        let gray = |t: &Tensor<u8>| to_channels(t, 1, GrayRule::TensorFlow).unwrap();
+        assert_eq!(gray(&rgb).data, vec![0, 255, 76, 149, 29]);
+        // Gray pixels stay themselves, as TensorFlow 2.21 gives them (checked: all
+        // 256): the weights sum to 0.9999, and the + 0.5 of the conversion back
+        // to uint8 absorbs it.
         let grays: Vec<u8> = (0..=255u8).flat_map(|v| [v, v, v]).collect();
-        let g = rgb_to_gray(&Tensor::new(Shape::new(1, 256, 3), grays).unwrap());
-        for (v, out) in g.data.iter().enumerate() {
-            assert!(*out as usize == v || *out as usize + 1 == v, "{v} -> {out}");
-        }
+        let g = gray(&Tensor::new(Shape::new(1, 256, 3), grays).unwrap());
+        assert_eq!(g.data, (0..=255u8).collect::<Vec<_>>());
     }
 
     #[test]

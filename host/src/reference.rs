@@ -52,7 +52,7 @@
 //!
 //! ```
 //! use scanline::{Activation, Padding, Shape, Window};
-//! use scanline::conv::WeightLayout;
+//! use scanline::WeightLayout;
 //! use scanline_host::reference::{Conv2dF32, conv2d};
 //! use scanline_host::Tensor;
 //!
@@ -72,8 +72,9 @@
 //! ```
 
 use crate::{Error, Result, Tensor};
-use scanline::conv::WeightLayout;
-use scanline::{Activation, Axis, Layer, Shape, Window};
+use scanline::WeightLayout;
+use scanline::filter::Filter;
+use scanline::{Activation, Axis, Layer, Quant, Requantization, Shape, Window};
 
 /// A float 2-D convolution (`tf.nn.conv2d` + `tf.nn.bias_add` + activation).
 #[derive(Debug, Clone, PartialEq)]
@@ -151,14 +152,39 @@ impl FloatLayer {
     /// assert_eq!(FloatLayer::from_layer(&relu).unwrap(), FloatLayer::Activation(Activation::Relu6));
     /// ```
     pub fn from_layer(layer: &Layer<'_>) -> Result<Self> {
-        let scale = |scales: scanline::Values<'_, f32>, c: usize| {
-            scales
-                .per_channel(c)
-                .ok_or_else(|| Error::Invalid(format!("weight scales: none for channel {c}")))
+        // Weight scale of channel c: as stored, or the one fixed-point parameters
+        // express (see `Requantization::weight_scale`).
+        let scale = |requant: Requantization<'_>, input: Quant, output: Quant, c: usize| {
+            requant
+                .weight_scale(c, input, output)
+                .ok_or_else(|| Error::Invalid(format!("requantization: none for channel {c}")))
+        };
+        let dequantize = |weights: &[i8],
+                          filter: Filter,
+                          layout: WeightLayout,
+                          requant: Requantization<'_>,
+                          input: Quant,
+                          output: Quant|
+         -> Result<Vec<f32>> {
+            if weights.len() != filter.len() {
+                return Err(Error::Shape(format!(
+                    "weights: {} values, {} needed",
+                    weights.len(),
+                    filter.len()
+                )));
+            }
+            weights
+                .iter()
+                .enumerate()
+                .map(|(i, &q)| {
+                    Ok(q as f32 * scale(requant, input, output, filter.channel_of(layout, i))?)
+                })
+                .collect()
         };
         let bias = |b: Option<scanline::Values<'_, i32>>,
-                    scales: scanline::Values<'_, f32>,
-                    input_scale: f32,
+                    requant: Requantization<'_>,
+                    input: Quant,
+                    output: Quant,
                     n: usize|
          -> Result<Option<Vec<f32>>> {
             let Some(b) = b else { return Ok(None) };
@@ -169,60 +195,45 @@ impl FloatLayer {
                 )));
             }
             (0..n)
-                .map(|c| Ok(b.get(c).unwrap_or(0) as f32 * (input_scale * scale(scales, c)?)))
+                .map(|c| {
+                    Ok(b.get(c).unwrap_or(0) as f32
+                        * (input.scale * scale(requant, input, output, c)?))
+                })
                 .collect::<Result<Vec<f32>>>()
                 .map(Some)
         };
         Ok(match layer {
-            Layer::Conv2d(l) => {
-                let (kh, kw) = (l.window.height.kernel, l.window.width.kernel);
-                let n = l.out_channels * kh * kw * l.in_channels;
-                if l.weights.len() != n {
-                    return Err(Error::Shape(format!(
-                        "conv weights: {} values, {n} needed",
-                        l.weights.len()
-                    )));
-                }
-                let per_oc = kh * kw * l.in_channels;
-                let weights = l
-                    .weights
-                    .iter()
-                    .enumerate()
-                    .map(|(i, &q)| {
-                        let c = match l.layout {
-                            WeightLayout::Ohwi => i / per_oc,
-                            WeightLayout::Hwio => i % l.out_channels,
-                        };
-                        Ok(q as f32 * scale(l.weight_scales, c)?)
-                    })
-                    .collect::<Result<Vec<f32>>>()?;
-                FloatLayer::Conv2d(Conv2dF32 {
-                    in_channels: l.in_channels,
-                    out_channels: l.out_channels,
-                    window: l.window,
-                    weights,
-                    layout: l.layout,
-                    bias: bias(l.bias, l.weight_scales, l.input.scale, l.out_channels)?,
-                    activation: l.activation,
-                })
-            }
-            Layer::Depthwise(l) => {
-                let co = l.out_channels();
-                let weights = l
-                    .weights
-                    .iter()
-                    .enumerate()
-                    .map(|(i, &q)| Ok(q as f32 * scale(l.weight_scales, i % co.max(1))?))
-                    .collect::<Result<Vec<f32>>>()?;
-                FloatLayer::Depthwise(DepthwiseF32 {
-                    in_channels: l.in_channels,
-                    depth_multiplier: l.depth_multiplier,
-                    window: l.window,
-                    weights,
-                    bias: bias(l.bias, l.weight_scales, l.input.scale, co)?,
-                    activation: l.activation,
-                })
-            }
+            Layer::Conv2d(l) => FloatLayer::Conv2d(Conv2dF32 {
+                in_channels: l.in_channels,
+                out_channels: l.out_channels,
+                window: l.window,
+                weights: dequantize(
+                    l.weights,
+                    l.filter(),
+                    l.layout,
+                    l.requant,
+                    l.input,
+                    l.output,
+                )?,
+                layout: l.layout,
+                bias: bias(l.bias, l.requant, l.input, l.output, l.out_channels)?,
+                activation: l.activation,
+            }),
+            Layer::Depthwise(l) => FloatLayer::Depthwise(DepthwiseF32 {
+                in_channels: l.in_channels,
+                depth_multiplier: l.depth_multiplier,
+                window: l.window,
+                weights: dequantize(
+                    l.weights,
+                    l.filter(),
+                    l.layout(),
+                    l.requant,
+                    l.input,
+                    l.output,
+                )?,
+                bias: bias(l.bias, l.requant, l.input, l.output, l.out_channels())?,
+                activation: l.activation,
+            }),
             Layer::MaxPool(l) => FloatLayer::MaxPool(MaxPoolF32 {
                 window: l.window,
                 activation: l.activation,
@@ -280,30 +291,17 @@ fn check_tensor(input: &Tensor<f32>) -> Result<()> {
     Ok(())
 }
 
-/// Checks one axis of a window (`what` names the operation).
-fn check_axis(axis: &Axis, name: &str, what: &str) -> Result<()> {
-    if axis.kernel == 0 || axis.stride == 0 || axis.dilation == 0 {
-        return Err(Error::Invalid(format!(
-            "{what}: {name} kernel, stride and dilation must be at least 1 (got {}, {}, {})",
-            axis.kernel, axis.stride, axis.dilation
-        )));
-    }
-    Ok(())
-}
-
-/// Validates `window` for `input` and returns the output shape with `channels`.
+/// Validates `window` for `input` with the core's rules ([`Window::validate`],
+/// [`Window::checked_output`]: any kernel size, strides and dilations in
+/// `1..=255`) and returns the output shape with `channels`; `what` names the
+/// operation in the error.
 fn output_shape(window: &Window, input: Shape, channels: usize, what: &str) -> Result<Shape> {
-    check_axis(&window.height, "height", what)?;
-    check_axis(&window.width, "width", what)?;
-    let out = window.output(input, channels);
-    if out.height == 0 || out.width == 0 {
-        return Err(Error::Shape(format!(
-            "{what}: a {}x{} window (after dilation) does not fit the {input} input with VALID padding",
-            window.height.effective(),
-            window.width.effective()
-        )));
-    }
-    Ok(out)
+    window
+        .validate(usize::MAX)
+        .map_err(|e| Error::Invalid(format!("{what}: {e}")))?;
+    window
+        .checked_output(input, channels)
+        .map_err(|e| Error::Shape(format!("{what}: {e}")))
 }
 
 /// Input index read by tap `k` of output `o` along `axis`, or `None` in the padding.
@@ -354,10 +352,8 @@ pub fn conv2d(input: &Tensor<f32>, conv: &Conv2dF32) -> Result<Tensor<f32>> {
         )));
     }
     check_bias(&conv.bias, co, "conv")?;
-    let widx = |oc: usize, ky: usize, kx: usize, ic: usize| match conv.layout {
-        WeightLayout::Ohwi => ((oc * kh + ky) * kw + kx) * ci + ic,
-        WeightLayout::Hwio => ((ky * kw + kx) * ci + ic) * co + oc,
-    };
+    let filter = Filter::new(co, kh, kw, ci);
+    let widx = |oc, ky, kx, ic| filter.index(conv.layout, oc, ky, kx, ic);
     let (pt, pl) = (win.pad_top(s.height), win.pad_left(s.width));
     let mut out = Vec::with_capacity(out_shape.len());
     for oy in 0..out_shape.height {
@@ -434,6 +430,7 @@ pub fn depthwise_conv2d(input: &Tensor<f32>, dw: &DepthwiseF32) -> Result<Tensor
         )));
     }
     check_bias(&dw.bias, co, "depthwise")?;
+    let filter = Filter::depthwise(co, kh, kw);
     let (pt, pl) = (win.pad_top(s.height), win.pad_left(s.width));
     let mut out = Vec::with_capacity(out_shape.len());
     for oy in 0..out_shape.height {
@@ -449,7 +446,7 @@ pub fn depthwise_conv2d(input: &Tensor<f32>, dw: &DepthwiseF32) -> Result<Tensor
                         let Some(ix) = tap(&win.width, ox, pl, kx, s.width) else {
                             continue;
                         };
-                        acc += dw.weights[(ky * kw + kx) * co + oc]
+                        acc += dw.weights[filter.index(WeightLayout::Hwio, oc, ky, kx, 0)]
                             * input.data[(iy * s.width + ix) * ci + ic];
                     }
                 }

@@ -1,7 +1,7 @@
 //! Tensor: an owned HWC tensor (`Vec` of values plus its [`Shape`]).
 
 use crate::{Error, Result};
-use scanline::Shape;
+use scanline::{Quant, Shape};
 
 /// An owned HWC tensor.
 ///
@@ -54,5 +54,30 @@ impl<T: Copy> Tensor<T> {
             shape: self.shape,
             data: self.data.iter().copied().map(f).collect(),
         }
+    }
+}
+
+impl Tensor<f32> {
+    /// Every value quantized with `q` ([`Quant::quantize`]: round half away from
+    /// zero, saturate).
+    ///
+    /// ```
+    /// use scanline::{Quant, Shape};
+    /// use scanline_host::Tensor;
+    /// let q = Quant::new(0.5, 10);
+    /// let t = Tensor::new(Shape::new(1, 2, 1), vec![10i8, 13]).unwrap();
+    /// let real = t.dequantize(q);
+    /// assert_eq!(real.data, vec![0.0, 1.5]);
+    /// assert_eq!(real.quantize(q), t);
+    /// ```
+    pub fn quantize(&self, q: Quant) -> Tensor<i8> {
+        self.map(|v| q.quantize(v))
+    }
+}
+
+impl Tensor<i8> {
+    /// The real values of an int8 tensor quantized with `q`.
+    pub fn dequantize(&self, q: Quant) -> Tensor<f32> {
+        self.map(|v| q.dequantize(v))
     }
 }

@@ -27,11 +27,13 @@
 //! assert_eq!(Workload::W1.yardstick().cmsis_nn_instructions, Some(45_900_000));
 //! ```
 
+use crate::Tensor;
 use crate::edges::INPUT_QUANT;
-use crate::quantize::{QuantConv, QuantLayer, choose_quant, layers};
+use crate::layer::{QuantConv, QuantLayer, layers};
 use crate::reference::Conv2dF32;
-use crate::{Tensor, picture};
-use scanline::conv::WeightLayout;
+use scanline::WeightLayout;
+use scanline::converter::choose_quant;
+use scanline::pixel::Quantizer;
 use scanline::{Activation, MaxPool2d, Model, Padding, Quant, Rounding, Shape, Window};
 
 /// OpenCV's `filter2D` (3x3, u8 → i16) on one core of the reference machine, in
@@ -264,8 +266,10 @@ fn synthetic_input(shape: Shape, rng: &mut SplitMix64) -> Tensor<i8> {
             }
         }
     }
-    let pixels = Tensor::new(shape, pixels).expect("one value per element");
-    picture::to_int8(&pixels, INPUT_QUANT)
+    // Quantized like camera pixels (scanline::pixel's rule), whatever the channels.
+    let table = Quantizer::new(INPUT_QUANT);
+    let data = pixels.into_iter().map(|p| table.get(p)).collect();
+    Tensor::new(shape, data).expect("one value per element")
 }
 
 /// A random 3x3 SAME convolution with fused ReLU from `input.shape.channels` to

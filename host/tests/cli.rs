@@ -506,7 +506,20 @@ fn help_texts_describe_the_commands() {
     }
     let run = ok(["run", "--help"]);
     for word in [
-        "--model", "--input", "--output", "--engine", "--resize", ".npy", ".png",
+        "--model",
+        "--input",
+        "--output",
+        "--engine",
+        "--resize",
+        ".npy",
+        ".png",
+        "--pixel-format",
+        "--width",
+        "--gray-rule",
+        "--digest",
+        "fnv1a32",
+        "tf.image.rgb_to_grayscale",
+        "(77 R + 150 G + 29 B + 128) >> 8",
     ] {
         assert!(run.contains(word), "run --help lacks {word}:\n{run}");
     }
@@ -517,8 +530,14 @@ fn help_texts_describe_the_commands() {
         "{info}"
     );
     let compare = ok(["compare", "--help"]);
-    assert!(
-        compare.contains("--diff") && compare.contains("PSNR"),
-        "{compare}"
-    );
+    for word in ["--diff", "PSNR", "--pixel-format", "--gray-rule"] {
+        assert!(
+            compare.contains(word),
+            "compare --help lacks {word}:\n{compare}"
+        );
+    }
+    let edges = ok(["edges", "--help"]);
+    for word in ["--gray-rule", "--digest", "[default: tensorflow]"] {
+        assert!(edges.contains(word), "edges --help lacks {word}:\n{edges}");
+    }
 }

@@ -115,7 +115,13 @@ fn bad_inputs_get_one_line_errors() {
     assert_one_line_error(&with_kernel("nope"), "unknown kernel");
     assert_one_line_error(&with_kernel("0,0,0;0,0,0;0,0,0"), "zero");
     assert_one_line_error(&edges(&[p, "-o", o, "--pool", "0"]), "--pool");
-    assert_one_line_error(&edges(&[p, "-o", o, "--pool", "5000"]), "does not fit");
+    assert_one_line_error(&edges(&[p, "-o", o, "--pool", "5000"]), "1..=255");
+    let tiny = tmp("tiny.png");
+    image::GrayImage::from_pixel(6, 4, image::Luma([9]))
+        .save(&tiny)
+        .unwrap();
+    let t = tiny.to_str().unwrap();
+    assert_one_line_error(&edges(&[t, "-o", o, "--pool", "5"]), "does not fit");
     assert_one_line_error(&edges(&["/nonexistent/photo.png", "-o", o]), "photo.png");
     let junk = tmp("junk.png");
     std::fs::write(&junk, b"this is not an image").unwrap();

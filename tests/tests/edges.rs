@@ -23,9 +23,17 @@ fn run(
     pool: Option<usize>,
 ) -> (Edges, Stages<i8>, Stages<f32>) {
     let image = picture::load(data(photo), channels).unwrap();
-    let edges = Edges::new(kernel.parse().unwrap(), image.shape.channels, pool).unwrap();
+    let edges = Edges::new(
+        scanline_host::kernel::parse(kernel).unwrap(),
+        image.shape.channels,
+        pool,
+    )
+    .unwrap();
     let int8 = edges
-        .run_int8(Engine::Frame, &picture::to_int8(&image, INPUT_QUANT))
+        .run_int8(
+            Engine::Frame,
+            &picture::to_int8(&image, INPUT_QUANT).unwrap(),
+        )
         .unwrap();
     let float = edges.run_float(&picture::to_real(&image)).unwrap();
     (edges, int8, float)
@@ -78,12 +86,15 @@ fn integer_custom_kernels_are_within_one_lsb() {
         "1,2,3,2,1;0,0,0,0,0;-1,-2,-3,-2,-1;0,0,0,0,0;1,1,1,1,1",
         "-100,100,7;3,0,0;1,1,1",
     ] {
-        let kernel: scanline_host::kernel::Kernel = k.parse().unwrap();
+        let kernel = scanline_host::kernel::parse(k).unwrap();
         assert!(kernel.is_exact(), "{k}");
         let image = picture::load(data("coins.png"), Channels::Keep).unwrap();
         let edges = Edges::new(kernel, 1, Some(3)).unwrap();
         let int8 = edges
-            .run_int8(Engine::Frame, &picture::to_int8(&image, INPUT_QUANT))
+            .run_int8(
+                Engine::Frame,
+                &picture::to_int8(&image, INPUT_QUANT).unwrap(),
+            )
             .unwrap();
         let float = edges.run_float(&picture::to_real(&image)).unwrap();
         assert!(max_lsb(&edges, &int8, &float) <= 1.0, "{k}");
@@ -98,8 +109,13 @@ fn stream_equals_frame_on_photos() {
         ("camera.png", "gaussian", None),
     ] {
         let image = picture::load(data(photo), Channels::Keep).unwrap();
-        let edges = Edges::new(kernel.parse().unwrap(), image.shape.channels, pool).unwrap();
-        let input = picture::to_int8(&image, INPUT_QUANT);
+        let edges = Edges::new(
+            scanline_host::kernel::parse(kernel).unwrap(),
+            image.shape.channels,
+            pool,
+        )
+        .unwrap();
+        let input = picture::to_int8(&image, INPUT_QUANT).unwrap();
         let frame = edges.run_int8(Engine::Frame, &input).unwrap();
         let stream = edges.run_int8(Engine::Stream, &input).unwrap();
         assert_eq!(frame, stream, "{photo}");
@@ -165,12 +181,15 @@ fn real_valued_kernels_measured_on_photos() {
         "0.1,0.2,0.3;0.4,0.5,0.6;0.7,0.8,-0.9",
         "1.5,-0.25,0.125;3,2,1;-1,-2,-3.3",
     ] {
-        let kernel: scanline_host::kernel::Kernel = k.parse().unwrap();
+        let kernel = scanline_host::kernel::parse(k).unwrap();
         assert!(!kernel.is_exact(), "{k}");
         let image = picture::load(data("chelsea.png"), Channels::Keep).unwrap();
         let edges = Edges::new(kernel, 3, Some(2)).unwrap();
         let int8 = edges
-            .run_int8(Engine::Frame, &picture::to_int8(&image, INPUT_QUANT))
+            .run_int8(
+                Engine::Frame,
+                &picture::to_int8(&image, INPUT_QUANT).unwrap(),
+            )
             .unwrap();
         let float = edges.run_float(&picture::to_real(&image)).unwrap();
         assert!(max_lsb(&edges, &int8, &float) <= 1.0, "{k}");

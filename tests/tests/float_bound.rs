@@ -15,12 +15,11 @@
 //! ReLU / ReLU6 requantizes once and stays within 1 LSB as well.
 
 use proptest::prelude::*;
-use scanline::conv::WeightLayout;
+use scanline::WeightLayout;
+use scanline::converter::choose_quant;
 use scanline::{Activation, Axis, Layer, MaxPool2d, Padding, Quant, Relu, Rounding, Shape, Window};
 use scanline_host::Tensor;
-use scanline_host::quantize::{
-    QuantConv, QuantDepthwise, choose_quant, dequantize_tensor, quantize_tensor,
-};
+use scanline_host::layer::{QuantConv, QuantDepthwise};
 use scanline_host::reference::{FloatLayer, MaxPoolF32, activation, max_pool2d};
 
 /// splitmix64.
@@ -169,7 +168,7 @@ fn run_case(seed: u64, depthwise: bool) -> Result<Outcome, String> {
         FloatLayer::Depthwise(d) => d.activation = Activation::None,
         _ => return Err("unexpected float layer".into()),
     }
-    let input = dequantize_tensor(&input_i8, input_q);
+    let input = input_i8.dequantize(input_q);
     let float_out = float_layer.run(&input).map_err(|e| e.to_string())?;
     let float_linear = linear.run(&input).map_err(|e| e.to_string())?;
 
@@ -206,7 +205,7 @@ fn run_case(seed: u64, depthwise: bool) -> Result<Outcome, String> {
     if shape != float_out.shape {
         return Err(format!("shapes: engine {shape}, float {}", float_out.shape));
     }
-    let float_q = quantize_tensor(&float_out, output_q);
+    let float_q = float_out.quantize(output_q);
 
     // The f32 sum against an f64 one over the same f32 weights and inputs (their
     // products are exact in f64; the f64 sum errs by ~1e-16 relative).
@@ -350,7 +349,7 @@ fn pool_case(seed: u64) -> Result<(), String> {
     let data: Vec<i8> = (0..h * w * c).map(|_| rng.next() as i8).collect();
     let input = Tensor::new(Shape::new(h, w, c), data).map_err(|e| e.to_string())?;
     let float = max_pool2d(
-        &dequantize_tensor(&input, quant),
+        &input.dequantize(quant),
         &MaxPoolF32 {
             window,
             activation: act,
@@ -371,7 +370,7 @@ fn pool_case(seed: u64) -> Result<(), String> {
         &mut engine,
     )
     .map_err(|e| e.to_string())?;
-    let float_q = quantize_tensor(&float, quant);
+    let float_q = float.quantize(quant);
     if engine != float_q.data {
         return Err(format!("{kh}x{kw}/{sh}x{sw} {window:?} {quant:?} {act:?}"));
     }
@@ -399,7 +398,7 @@ fn relu_case(seed: u64) -> Result<(), String> {
     };
     let data: Vec<i8> = (0..h * w * c).map(|_| rng.next() as i8).collect();
     let input = Tensor::new(Shape::new(h, w, c), data).map_err(|e| e.to_string())?;
-    let float = activation(&dequantize_tensor(&input, input_q), act).map_err(|e| e.to_string())?;
+    let float = activation(&input.dequantize(input_q), act).map_err(|e| e.to_string())?;
     let layer = Layer::Relu(Relu {
         activation: act,
         input: input_q,
@@ -408,7 +407,7 @@ fn relu_case(seed: u64) -> Result<(), String> {
     let mut engine = vec![0i8; input.shape.len()];
     scanline::frame::run_layer(&layer, rounding, &input.data, input.shape, &mut engine)
         .map_err(|e| e.to_string())?;
-    let float_q = quantize_tensor(&float, output_q);
+    let float_q = float.quantize(output_q);
     for (i, (&e, &f)) in engine.iter().zip(&float_q.data).enumerate() {
         if (e as i32 - f as i32).abs() > 1 {
             return Err(format!(

@@ -4,10 +4,10 @@
 //! `Model::new`'s rejection of layers that do not fit together.
 
 use proptest::prelude::*;
-use scanline::conv::WeightLayout;
+use scanline::WeightLayout;
 use scanline::{
     Activation, Axis, Conv2d, DepthwiseConv2d, Error, Layer, MaxPool2d, Model, Padding, Param,
-    Quant, Relu, Rounding, Shape, Values, Window,
+    Quant, Relu, Requantization, Rounding, Shape, Values, Window,
 };
 
 // ---------------------------------------------------------------------------
@@ -234,7 +234,7 @@ impl ConvCase {
                 WeightLayout::Ohwi
             },
             bias: self.bias.as_deref().map(Values::Slice),
-            weight_scales: Values::Slice(&self.scales),
+            requant: Requantization::WeightScales(Values::Slice(&self.scales)),
             input: self.input_q,
             output: self.output_q,
             activation: self.act,
@@ -248,7 +248,7 @@ impl ConvCase {
             window: self.window(),
             weights: &self.weights,
             bias: self.bias.as_deref().map(Values::Slice),
-            weight_scales: Values::Slice(&self.scales),
+            requant: Requantization::WeightScales(Values::Slice(&self.scales)),
             input: self.input_q,
             output: self.output_q,
             activation: self.act,
@@ -697,7 +697,7 @@ fn conv<'a>(
         weights,
         layout: WeightLayout::Ohwi,
         bias: bias.map(Values::Slice),
-        weight_scales: Values::Slice(&[0.01]),
+        requant: Requantization::WeightScales(Values::Slice(&[0.01])),
         input: Q,
         output: Q,
         activation: Activation::None,
@@ -815,7 +815,7 @@ fn model_rejects_bad_lengths() {
     );
     let mut bad_scales = conv(1, 4, 3, &w1, None);
     if let Layer::Conv2d(c) = &mut bad_scales {
-        c.weight_scales = Values::Slice(&[0.1, 0.2]);
+        c.requant = Requantization::WeightScales(Values::Slice(&[0.1, 0.2]));
     }
     let err = Model::new(Shape::new(8, 8, 1), Q, &[bad_scales], Rounding::Double).unwrap_err();
     assert!(
@@ -836,7 +836,7 @@ fn model_rejects_bad_lengths() {
         window: Window::square(3, 1, Padding::Same),
         weights: &[0i8; 9 * 4],
         bias: None,
-        weight_scales: Values::Slice(&[0.01]),
+        requant: Requantization::WeightScales(Values::Slice(&[0.01])),
         input: Q,
         output: Q,
         activation: Activation::None,
@@ -940,7 +940,7 @@ fn model_rejects_overflowing_accumulators() {
         weights: &big,
         layout: WeightLayout::Hwio,
         bias: None,
-        weight_scales: Values::Slice(&[0.01]),
+        requant: Requantization::WeightScales(Values::Slice(&[0.01])),
         input: q,
         output: q,
         activation: Activation::None,
@@ -977,7 +977,7 @@ fn absurd_channel_counts_are_errors_not_overflows() {
         weights: &[0i8; 9],
         layout: WeightLayout::Ohwi,
         bias: None,
-        weight_scales: Values::Slice(&[0.1]),
+        requant: Requantization::WeightScales(Values::Slice(&[0.1])),
         input: q,
         output: q,
         activation: Activation::None,
@@ -1000,7 +1000,7 @@ fn absurd_channel_counts_are_errors_not_overflows() {
         window: Window::square(3, 1, Padding::Same),
         weights: &[0i8; 9],
         bias: None,
-        weight_scales: Values::Slice(&[0.1]),
+        requant: Requantization::WeightScales(Values::Slice(&[0.1])),
         input: q,
         output: q,
         activation: Activation::None,

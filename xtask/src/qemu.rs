@@ -287,7 +287,7 @@ mod host {
         float: bool,
         path: &Path,
     ) -> Result<(), String> {
-        use scanline_host::network::Output;
+        use scanline_host::output::Output;
         let output = if float {
             Output::Float(values.map(|q| quant.dequantize(q)))
         } else {
@@ -531,11 +531,41 @@ pub fn prepare(
                 lines,
             )
         }
-        ModelChoice::Edges { .. } => Err(
-            "the built-in edge model is not in this checkout's core yet (scanline::edges): \
-             give --model M.tflite"
-                .to_owned(),
-        ),
+        ModelChoice::Edges { pool } => {
+            let (header, lines) = if let Some((format, width)) = raw {
+                raw_recording(input, format, width, None)?
+            } else if is_npy {
+                int8_recording(&host::npy_int8(input)?)
+            } else {
+                image_recording(input)?
+            };
+            // Gray pictures and gray8 frames feed a gray model, colour a colour one.
+            let channels = match header.kind {
+                Kind::Int8 { channels } => channels,
+                Kind::Pixels {
+                    format: PixelFormat::Gray8,
+                    ..
+                } => 1,
+                Kind::Pixels { .. } => 3,
+            };
+            let channels = u8::try_from(channels)
+                .ok()
+                .filter(|&c| c == 1 || c == 3)
+                .ok_or_else(|| {
+                    format!("the edge model takes 1 or 3 channels, the input has {channels}")
+                })?;
+            let edges =
+                scanline_firmware::job::edge_model(channels, *pool).map_err(|e| e.to_string())?;
+            let m = edges
+                .model(header.height, header.width)
+                .map_err(|e| e.to_string())?;
+            let spec = ModelSpec::Edges {
+                channels,
+                pool: *pool,
+            }
+            .to_string();
+            finish(spec, &m, false, header, lines)
+        }
     }
 }
 

@@ -28,7 +28,31 @@
 //! assert_eq!(job.to_string(), "edges/3/2\tin.frames\tout.bin\tfull");
 //! ```
 
+use scanline::edges::EdgeModel;
+use scanline::kernel::Kernel;
+use scanline::preset::Preset;
+
 use crate::Error;
+
+/// The built-in edge model of `edges/C/P`: the core's [`EdgeModel`] for the
+/// classic Laplacian `[[-1,-1,-1],[-1,8,-1],[-1,-1,-1]]` stacked over
+/// `channels` (1 or 3), ReLU, and a `pool`x`pool` max-pool (0: none) — byte for
+/// byte the host's `scanline edges` model. Plan it for a frame size with
+/// [`EdgeModel::model`].
+///
+/// ```
+/// let edges = scanline_firmware::job::edge_model(3, 2).unwrap();
+/// let model = edges.model(240, 320).unwrap();
+/// assert_eq!(model.output_shape(), scanline::Shape::new(120, 160, 1));
+/// ```
+pub fn edge_model(channels: u8, pool: u8) -> Result<EdgeModel, Error> {
+    let pool = (pool > 0).then_some(usize::from(pool));
+    Ok(EdgeModel::new(
+        Kernel::preset(Preset::Laplacian8),
+        usize::from(channels),
+        pool,
+    )?)
+}
 
 /// Which model a job runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,7 +8,7 @@ use scanline::digest::Fnv1a32;
 use scanline::{Model, tflite};
 use scanline_firmware::capture::{self, LineKind, Logged};
 use scanline_firmware::frame::{FrameLoop, Source};
-use scanline_firmware::job::{Dump, Job, ModelSpec};
+use scanline_firmware::job::{self, Dump, Job, ModelSpec};
 use scanline_firmware::recording::Kind;
 use scanline_firmware::sink::{RowFn, Tee};
 use scanline_firmware::{Error, stack};
@@ -86,9 +86,12 @@ fn run_job(
             let import = tflite::parse(&model_buf[..len])?;
             run_model(job, import.model(), arena, clock)
         }
-        ModelSpec::Edges { .. } => Err(Error::Recording {
-            reason: "the built-in edge model is not in this build's core yet",
-        }),
+        ModelSpec::Edges { channels, pool } => {
+            let edges = job::edge_model(channels, pool)?;
+            let header = *Recording::open(job.input)?.header();
+            let model = edges.model(header.height, header.width)?;
+            run_model(job, &model, arena, clock)
+        }
     }
 }
 

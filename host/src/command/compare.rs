@@ -1,0 +1,149 @@
+//! Compare: `scanline compare` — all three engines on one input: frame and stream
+//! must be identical, and the int8 output's error against the f32 reference.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use scanline::{Quant, Shape};
+
+use super::InputArgs;
+use crate::comparison::ErrorStats;
+use crate::network::Network;
+use crate::output::OutputFormat;
+use crate::{Error, Result, figure};
+
+/// Arguments of `scanline compare`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// The model (.tflite).
+    #[arg(long, value_name = "M.tflite")]
+    pub model: PathBuf,
+    /// The input: .npy (int8, or float32 for a float-input model), an image
+    /// (PNG/JPEG), or a raw camera frame (with --pixel-format and --width).
+    #[arg(long, value_name = "IN")]
+    pub input: PathBuf,
+    /// Also write a picture of |int8 - float| in output LSBs: one tile per output
+    /// channel, all coloured over one shared range (0 to the largest error).
+    #[arg(long, value_name = "DIFF.png")]
+    pub diff: Option<PathBuf>,
+    /// Input options.
+    #[command(flatten)]
+    pub input_args: InputArgs,
+}
+
+/// What `scanline compare` found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    /// The model file.
+    pub model: PathBuf,
+    /// The input file.
+    pub input: PathBuf,
+    /// The int8 output's shape.
+    pub shape: Shape,
+    /// The int8 output's quantization.
+    pub quant: Quant,
+    /// True if the model ends with `DEQUANTIZE` (the comparison is before it).
+    pub dequantized: bool,
+    /// Values compared between frame and stream.
+    pub values: usize,
+    /// How many of them differ (must be 0).
+    pub differences: usize,
+    /// The int8 output's error against the float reference.
+    pub error: ErrorStats,
+    /// Where the difference picture went, if asked for.
+    pub diff: Option<PathBuf>,
+}
+
+impl Report {
+    /// True if frame and stream agree.
+    pub fn identical(&self) -> bool {
+        self.differences == 0
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{} on {}: output {} int8 (scale {:.6}, zero point {}){}",
+            self.model.display(),
+            self.input.display(),
+            self.shape,
+            self.quant.scale,
+            self.quant.zero_point,
+            if self.dequantized {
+                ", compared before the DEQUANTIZE"
+            } else {
+                ""
+            }
+        )?;
+        if self.identical() {
+            writeln!(f, "frame == stream: identical ({} values)", self.values)?;
+        } else {
+            writeln!(
+                f,
+                "frame == stream: NO, {} of {} values differ",
+                self.differences, self.values
+            )?;
+        }
+        let e = &self.error;
+        writeln!(
+            f,
+            "int8 vs float:   max {:.3} LSB, mean {:.3} LSB, PSNR {:.1} dB (over the int8 range, peak 255 LSB)",
+            e.max_lsb, e.mean_lsb, e.psnr_db
+        )?;
+        if e.clipped > 0 {
+            writeln!(
+                f,
+                "                 {} float values beyond the int8 output range (clipped before measuring)",
+                e.clipped
+            )?;
+        }
+        if let Some(path) = &self.diff {
+            writeln!(
+                f,
+                "{}: |int8 - float| in LSBs, one tile per channel, shared range 0..{:.3}",
+                path.display(),
+                e.max_lsb
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs `scanline compare`. A report whose engines differ is returned as
+/// such (the binary prints it, then fails).
+///
+/// # Errors
+///
+/// A difference picture that is not `.png` (before any work), and the model,
+/// input and engine errors.
+pub fn execute(args: &Args) -> Result<Report> {
+    if let Some(diff) = &args.diff
+        && OutputFormat::of(diff)? != OutputFormat::Png
+    {
+        return Err(Error::Invalid(format!(
+            "{}: the difference picture must be a .png",
+            diff.display()
+        )));
+    }
+    let options = args.input_args.options()?;
+    let net = Network::load(&args.model)?;
+    let input = net.input_from_file(&args.input, &options)?;
+    let c = net.compare(&input)?;
+    let error = c.error()?;
+    if let Some(path) = &args.diff {
+        figure::save(path, &c.diff_picture()?)?;
+    }
+    Ok(Report {
+        model: args.model.clone(),
+        input: args.input.clone(),
+        shape: c.stream.shape,
+        quant: c.quant,
+        dequantized: net.import()?.float_output().is_some(),
+        values: c.stream.data.len(),
+        differences: c.frame_stream_differences(),
+        error,
+        diff: args.diff.clone(),
+    })
+}

@@ -1,0 +1,121 @@
+//! Run: `scanline run` — one model on one input, the output written as `.npy` or a
+//! feature-map picture, and optionally its digest.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use scanline::Shape;
+
+use super::{InputArgs, digest_line};
+use crate::engine::Engine;
+use crate::network::Network;
+use crate::output::OutputFormat;
+use crate::{Error, Result};
+
+/// Arguments of `scanline run`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// The model (.tflite).
+    #[arg(long, value_name = "M.tflite")]
+    pub model: PathBuf,
+    /// The input: .npy (int8, or float32 for a float-input model), an image
+    /// (PNG/JPEG), or a raw camera frame (with --pixel-format and --width).
+    #[arg(long, value_name = "IN")]
+    pub input: PathBuf,
+    /// Where to write the output: .npy (the tensor) or .png (feature maps).
+    /// Optional with --digest.
+    #[arg(long, value_name = "OUT", required_unless_present = "digest")]
+    pub output: Option<PathBuf>,
+    /// frame: int8 full-frame engine; stream: int8 line-buffer engine (what the
+    /// firmware runs; identical results); float: the f32 reference.
+    #[arg(long, value_enum, default_value_t = Engine::Stream)]
+    pub engine: Engine,
+    /// Also print `digest fnv1a32 XXXXXXXX`: FNV-1a 32 over the int8 output's
+    /// bytes in HWC order (before any DEQUANTIZE), what the firmware logs.
+    #[arg(long)]
+    pub digest: bool,
+    /// Input options.
+    #[command(flatten)]
+    pub input_args: InputArgs,
+}
+
+/// What `scanline run` did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    /// Where the output went, if it was written.
+    pub output: Option<PathBuf>,
+    /// The output's shape.
+    pub shape: Shape,
+    /// Its element type (`int8` or `float32`).
+    pub dtype: &'static str,
+    /// The engine that ran.
+    pub engine: Engine,
+    /// Wall time of the engine alone, in milliseconds.
+    pub millis: f64,
+    /// FNV-1a 32 of the int8 output, if asked for.
+    pub digest: Option<u32>,
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.shape;
+        if let Some(path) = &self.output {
+            writeln!(
+                f,
+                "{}: [1, {}, {}, {}] {} from the {} engine in {:.2} ms",
+                path.display(),
+                s.height,
+                s.width,
+                s.channels,
+                self.dtype,
+                self.engine.name(),
+                self.millis
+            )?;
+        }
+        if let Some(d) = self.digest {
+            writeln!(f, "{}", digest_line(d))?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs `scanline run`.
+///
+/// # Errors
+///
+/// An unknown output extension (before any work), `--digest` with the float
+/// engine, and the model, input and engine errors.
+pub fn execute(args: &Args) -> Result<Report> {
+    if let Some(out) = &args.output {
+        OutputFormat::of(out)?;
+    }
+    if args.digest && !args.engine.is_int8() {
+        return Err(Error::Invalid(
+            "--digest needs an int8 engine (frame or stream): the float reference has no int8 output".into(),
+        ));
+    }
+    let options = args.input_args.options()?;
+    let net = Network::load(&args.model)?;
+    let input = net.input_from_file(&args.input, &options)?;
+    let start = Instant::now();
+    let (output, digest) = if args.engine.is_int8() {
+        let int8 = net.run_int8(args.engine, &input)?;
+        let digest = args.digest.then(|| crate::output::digest(&int8.data));
+        (net.output_of(int8)?, digest)
+    } else {
+        (net.run(args.engine, &input)?, None)
+    };
+    let millis = start.elapsed().as_secs_f64() * 1e3;
+    if let Some(path) = &args.output {
+        output.save(path)?;
+    }
+    Ok(Report {
+        output: args.output.clone(),
+        shape: output.shape(),
+        dtype: output.dtype(),
+        engine: args.engine,
+        millis,
+        digest,
+    })
+}
