@@ -461,26 +461,14 @@ pub fn check_frame(capture: &Capture, frame: &Frame, model: &Model<'_>) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
-    use scanline::conv::WeightLayout;
-    use scanline::{Activation, Conv2d, Layer, Padding, Quant, Rounding, Values, Window};
+    use scanline::edges::EdgeModel;
+    use scanline::kernel::Kernel;
+    use scanline::preset::Preset;
 
-    const KERNEL: [i8; 9] = [-1, -1, -1, -1, 8, -1, -1, -1, -1];
-
+    /// The gray edge model (laplacian8, ReLU, no pool) on a 3x4 frame.
     fn with_model<T>(f: impl FnOnce(&Model<'_>) -> T) -> T {
-        let q = Quant::new(1.0 / 255.0, -128);
-        let layers = [Layer::Conv2d(Conv2d {
-            in_channels: 1,
-            out_channels: 1,
-            window: Window::square(3, 1, Padding::Same),
-            weights: &KERNEL,
-            layout: WeightLayout::Ohwi,
-            bias: None,
-            weight_scales: Values::Slice(&[1.0]),
-            input: q,
-            output: Quant::new(16.0 / 255.0, -128),
-            activation: Activation::Relu,
-        })];
-        let model = Model::new(Shape::new(3, 4, 1), q, &layers, Rounding::Double).unwrap();
+        let edges = EdgeModel::new(Kernel::preset(Preset::Laplacian8), 1, None).unwrap();
+        let model = edges.model(3, 4).unwrap();
         f(&model)
     }
 
@@ -502,7 +490,8 @@ mod tests {
             input.extend(l.iter().map(|&p| (p as i32 - 128) as i8));
         }
         let mut out = vec![0i8; 12];
-        scanline::frame::run(model, &input, &mut out, &mut []).unwrap();
+        let mut scratch = vec![0i8; model.frame_scratch_len()];
+        scanline::frame::run(model, &input, &mut out, &mut scratch).unwrap();
         if let Some((y, x)) = tamper {
             out[y * 4 + x] = out[y * 4 + x].wrapping_add(1);
         }

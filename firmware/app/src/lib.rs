@@ -16,28 +16,14 @@
 //! output row:
 //!
 //! ```
-//! use scanline::conv::WeightLayout;
 //! use scanline::digest::Fnv1a32;
 //! use scanline::pixel::PixelFormat;
-//! use scanline::{Activation, Conv2d, Layer, Model, Padding, Quant, Rounding, Shape, Values, Window};
 //! use scanline_firmware::camera::Replay;
 //! use scanline_firmware::frame::{FrameLoop, Source};
 //!
-//! let q = Quant::new(1.0 / 255.0, -128);
-//! let ones = [1i8; 9];
-//! let layers = [Layer::Conv2d(Conv2d {
-//!     in_channels: 1,
-//!     out_channels: 1,
-//!     window: Window::square(3, 1, Padding::Same),
-//!     weights: &ones,
-//!     layout: WeightLayout::Ohwi,
-//!     bias: None,
-//!     weight_scales: Values::Slice(&[1.0 / 9.0]),
-//!     input: q,
-//!     output: q,
-//!     activation: Activation::None,
-//! })];
-//! let model = Model::new(Shape::new(4, 4, 1), q, &layers, Rounding::Double).unwrap();
+//! // The built-in edge model (laplacian8 over gray, ReLU, no pool) on 4x4 frames.
+//! let edges = scanline_firmware::job::edge_model(1, 0).unwrap();
+//! let model = edges.model(4, 4).unwrap();
 //! let pixels = [128u8; 16];
 //! let mut camera = Replay::<4>::new(&pixels, 4, 4);
 //! let mut arena = [0i8; 64];

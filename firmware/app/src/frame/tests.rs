@@ -1,12 +1,12 @@
 //! Tests of the frame loop: output equal to the core's frame engine for every
 //! pixel path, timing, and every fault dropping exactly its frame.
 
-use scanline::conv::WeightLayout;
+use scanline::Model;
 use scanline::digest::{Fnv1a32, fnv1a32};
+use scanline::edges::EdgeModel;
+use scanline::kernel::Kernel;
 use scanline::pixel::{ByteOrder, PixelFormat};
-use scanline::{
-    Activation, Conv2d, Layer, MaxPool2d, Model, Padding, Quant, Rounding, Shape, Values, Window,
-};
+use scanline::preset::Preset;
 
 use super::*;
 use crate::camera::{At, Faulty, Replay};
@@ -16,36 +16,10 @@ use crate::sink::{RowFn, Tee};
 const H: usize = 6;
 const W: usize = 8;
 
-/// A 3x3 Laplacian over `channels` input channels, ReLU, then a 2x2 max-pool.
-fn layers(channels: usize, kernel: &[i8]) -> [Layer<'_>; 2] {
-    let q_in = Quant::new(1.0 / 255.0, -128);
-    let q_out = Quant::new(24.0 / 255.0, -128);
-    [
-        Layer::Conv2d(Conv2d {
-            in_channels: channels,
-            out_channels: 1,
-            window: Window::square(3, 1, Padding::Same),
-            weights: kernel,
-            layout: WeightLayout::Ohwi,
-            bias: None,
-            weight_scales: Values::Slice(&[1.0]),
-            input: q_in,
-            output: q_out,
-            activation: Activation::Relu,
-        }),
-        Layer::MaxPool(MaxPool2d {
-            window: Window::square(2, 2, Padding::Valid),
-            quant: q_out,
-            activation: Activation::None,
-        }),
-    ]
-}
-
-fn laplacian(channels: usize) -> Vec<i8> {
-    let taps = [-1i8, -1, -1, -1, 8, -1, -1, -1, -1];
-    taps.iter()
-        .flat_map(|&t| std::iter::repeat_n(t, channels))
-        .collect()
+/// The edge model: a 3x3 Laplacian over `channels` input channels, ReLU, then
+/// a 2x2 max-pool.
+fn edges(channels: usize) -> EdgeModel {
+    EdgeModel::new(Kernel::preset(Preset::Laplacian8), channels, Some(2)).unwrap()
 }
 
 fn pixels(len: usize, seed: u32) -> Vec<u8> {
@@ -97,10 +71,8 @@ fn every_pixel_path_equals_the_frame_engine() {
         (PixelFormat::Yuyv, 3),
     ];
     for (format, channels) in cases {
-        let kernel = laplacian(channels);
-        let layers = layers(channels, &kernel);
-        let q = Quant::new(1.0 / 255.0, -128);
-        let model = Model::new(Shape::new(H, W, channels), q, &layers, Rounding::Double).unwrap();
+        let edges = edges(channels);
+        let model = edges.model(H, W).unwrap();
         let source = Source::pixels(format, &model).unwrap();
         let line_len = source.line_len(W * channels);
         let data = pixels(3 * H * line_len, 0x1234_5678 + channels as u32);
@@ -126,10 +98,8 @@ fn every_pixel_path_equals_the_frame_engine() {
 
 #[test]
 fn int8_rows_go_straight_to_the_pipeline() {
-    let kernel = laplacian(1);
-    let layers = layers(1, &kernel);
-    let q = Quant::new(1.0 / 255.0, -128);
-    let model = Model::new(Shape::new(H, W, 1), q, &layers, Rounding::Double).unwrap();
+    let edges = edges(1);
+    let model = edges.model(H, W).unwrap();
     let data = pixels(H * W, 99);
     let want = expected(&model, &Source::Int8, &data);
     let mut camera = Replay::<8>::new(&data, H, W);
@@ -148,10 +118,8 @@ fn int8_rows_go_straight_to_the_pipeline() {
 
 #[test]
 fn timing_counts_every_push_and_finds_the_worst() {
-    let kernel = laplacian(1);
-    let layers = layers(1, &kernel);
-    let q = Quant::new(1.0 / 255.0, -128);
-    let model = Model::new(Shape::new(H, W, 1), q, &layers, Rounding::Double).unwrap();
+    let edges = edges(1);
+    let model = edges.model(H, W).unwrap();
     let data = pixels(H * W, 5);
     let mut camera = Replay::<8>::new(&data, H, W);
     let mut arena = vec![0i8; model.stream_arena_len()];
@@ -170,10 +138,8 @@ fn timing_counts_every_push_and_finds_the_worst() {
 /// frame's digest is the clean one.
 #[test]
 fn a_fault_drops_its_frame_and_the_next_is_correct() {
-    let kernel = laplacian(1);
-    let layers = layers(1, &kernel);
-    let q = Quant::new(1.0 / 255.0, -128);
-    let model = Model::new(Shape::new(H, W, 1), q, &layers, Rounding::Double).unwrap();
+    let edges = edges(1);
+    let model = edges.model(H, W).unwrap();
     let data = pixels(2 * H * W, 7);
     let clean: Vec<u32> = (0..2)
         .map(|f| {
@@ -247,10 +213,8 @@ fn a_fault_drops_its_frame_and_the_next_is_correct() {
 
 #[test]
 fn a_failing_sink_drops_the_frame() {
-    let kernel = laplacian(1);
-    let layers = layers(1, &kernel);
-    let q = Quant::new(1.0 / 255.0, -128);
-    let model = Model::new(Shape::new(H, W, 1), q, &layers, Rounding::Double).unwrap();
+    let edges = edges(1);
+    let model = edges.model(H, W).unwrap();
     let data = pixels(H * W, 11);
     let want = fnv1a32(&bytes(&expected(&model, &Source::Int8, &data)));
     let mut camera = Replay::<8>::new(&data, H, W);
@@ -279,10 +243,8 @@ fn a_failing_sink_drops_the_frame() {
 
 #[test]
 fn a_camera_of_the_wrong_shape_is_refused_per_frame() {
-    let kernel = laplacian(1);
-    let layers = layers(1, &kernel);
-    let q = Quant::new(1.0 / 255.0, -128);
-    let model = Model::new(Shape::new(H, W, 1), q, &layers, Rounding::Double).unwrap();
+    let edges = edges(1);
+    let model = edges.model(H, W).unwrap();
     let data = pixels(H * W, 3);
     let mut arena = vec![0i8; model.stream_arena_len()];
     let mut frames = FrameLoop::<8>::new(&model, &mut arena, Source::Int8).unwrap();
@@ -307,10 +269,8 @@ fn a_camera_of_the_wrong_shape_is_refused_per_frame() {
 
 #[test]
 fn buffers_too_small_are_errors_at_start() {
-    let kernel = laplacian(1);
-    let layers = layers(1, &kernel);
-    let q = Quant::new(1.0 / 255.0, -128);
-    let model = Model::new(Shape::new(H, W, 1), q, &layers, Rounding::Double).unwrap();
+    let edges = edges(1);
+    let model = edges.model(H, W).unwrap();
     let mut arena = vec![0i8; model.stream_arena_len()];
     assert_eq!(
         FrameLoop::<4>::new(&model, &mut arena, Source::Int8).unwrap_err(),
