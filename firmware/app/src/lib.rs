@@ -36,6 +36,7 @@
 //! ```
 #![cfg_attr(not(test), no_std)]
 
+pub mod arducam;
 pub mod camera;
 pub mod capture;
 pub mod clock;
@@ -44,6 +45,7 @@ mod defmt;
 pub mod error;
 pub mod frame;
 pub mod job;
+pub mod ov2640;
 pub mod recording;
 pub mod sink;
 pub mod stack;
