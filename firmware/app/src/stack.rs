@@ -84,7 +84,13 @@ mod hw {
         }
         start - p
     }
+
+    /// The lowest stack address written since reset.
+    pub fn deepest() -> usize {
+        let (_, _, start) = bounds();
+        start - high_water()
+    }
 }
 
 #[cfg(all(target_arch = "arm", target_os = "none"))]
-pub use hw::{high_water, layout};
+pub use hw::{deepest, high_water, layout};

@@ -8,12 +8,13 @@ use scanline_firmware::camera::{Camera, Geometry, LinePair};
 use scanline_firmware::recording::{HEADER_LEN, Header};
 use semihosting::fs::File;
 use semihosting::io::{Read, Seek, SeekFrom, Write};
+use static_cell::ConstStaticCell;
 
 /// Longest host path a job may name.
 pub const MAX_PATH: usize = 1024;
 
 /// Longest camera line a recording may hold.
-pub const MAX_LINE: usize = 16 * 1024;
+pub const MAX_LINE: usize = 8 * 1024;
 
 fn io(e: semihosting::io::Error) -> Error {
     Error::Io {
@@ -84,23 +85,27 @@ impl Output {
     }
 }
 
+/// The recording's two line buffers, static so that the stack holds what the
+/// board's holds (its own line pair is 2 x 640 bytes).
+static LINES: ConstStaticCell<LinePair<MAX_LINE>> = ConstStaticCell::new(LinePair::new());
+
 /// A recording on the host, read one line per call as a camera delivers them.
-pub struct Recording {
+pub struct Recording<'p> {
     file: File,
     header: Header,
-    pair: LinePair<MAX_LINE>,
+    pair: &'p mut LinePair<MAX_LINE>,
     frame: usize,
     line: usize,
 }
 
-impl Recording {
-    /// Opens the recording at `path` and reads its header.
-    pub fn open(path: &str) -> Result<Self, Error> {
+impl<'p> Recording<'p> {
+    /// Opens the recording at `path` and reads its header; `pair` holds its
+    /// lines (see [`line_pair`]).
+    pub fn open(path: &str, pair: &'p mut LinePair<MAX_LINE>) -> Result<Self, Error> {
         let mut file = open(path)?;
         let mut head = [0u8; HEADER_LEN];
         let n = read_some(&mut file, &mut head)?;
         let header = Header::parse(&head[..n])?;
-        let mut pair = LinePair::new();
         pair.set_len(header.line_len())?;
         Ok(Self {
             file,
@@ -117,6 +122,11 @@ impl Recording {
     }
 }
 
+/// The line buffers of every recording, once (`None` the second time).
+pub fn line_pair() -> Option<&'static mut LinePair<MAX_LINE>> {
+    LINES.try_take()
+}
+
 /// Reads until `buf` is full or the file ends; returns the bytes read.
 fn read_some(file: &mut File, buf: &mut [u8]) -> Result<usize, Error> {
     let mut n = 0;
@@ -129,7 +139,7 @@ fn read_some(file: &mut File, buf: &mut [u8]) -> Result<usize, Error> {
     Ok(n)
 }
 
-impl Camera for Recording {
+impl Camera for Recording<'_> {
     fn begin_frame(&mut self) -> Result<Geometry, Error> {
         self.frame += 1;
         self.line = 0;

@@ -6,6 +6,7 @@ use core::ffi::CStr;
 
 use scanline::digest::Fnv1a32;
 use scanline::{Model, tflite};
+use scanline_firmware::camera::LinePair;
 use scanline_firmware::capture::{self, LineKind, Logged};
 use scanline_firmware::frame::{FrameLoop, Source};
 use scanline_firmware::job::{self, Dump, Job, ModelSpec};
@@ -15,7 +16,7 @@ use scanline_firmware::{Error, stack};
 use static_cell::ConstStaticCell;
 
 use crate::clock::{INSTRUCTIONS_PER_TICK, SysTickClock};
-use crate::file::{self, Output, Recording};
+use crate::file::{self, MAX_LINE, Output, Recording};
 
 /// The job list's bytes.
 static JOBS: ConstStaticCell<[u8; 64 * 1024]> = ConstStaticCell::new([0; 64 * 1024]);
@@ -25,14 +26,17 @@ static MODEL: ConstStaticCell<[u8; 1024 * 1024]> = ConstStaticCell::new([0; 1024
 static ARENA: ConstStaticCell<[i8; 256 * 1024]> = ConstStaticCell::new([0; 256 * 1024]);
 
 /// Values of the widest input row.
-const MAX_ROW: usize = 16 * 1024;
+const MAX_ROW: usize = 4 * 1024;
 
 /// Runs every job of the list at `path`; true if all of their frames went
 /// through.
 pub fn jobs(path: &CStr, clock: &mut SysTickClock) -> bool {
-    let (Some(jobs), Some(model_buf), Some(arena)) =
-        (JOBS.try_take(), MODEL.try_take(), ARENA.try_take())
-    else {
+    let (Some(jobs), Some(model_buf), Some(arena), Some(lines)) = (
+        JOBS.try_take(),
+        MODEL.try_take(),
+        ARENA.try_take(),
+        file::line_pair(),
+    ) else {
         defmt::error!("scanline fatal: static buffers taken twice");
         return false;
     };
@@ -59,7 +63,7 @@ pub fn jobs(path: &CStr, clock: &mut SysTickClock) -> bool {
                 job.input,
                 job.output
             );
-            run_job(&job, model_buf, arena, clock)
+            run_job(&job, model_buf, arena, lines, clock)
         });
         match result {
             Ok(true) => {}
@@ -78,19 +82,21 @@ fn run_job(
     job: &Job<'_>,
     model_buf: &mut [u8],
     arena: &mut [i8],
+    lines: &mut LinePair<MAX_LINE>,
     clock: &mut SysTickClock,
 ) -> Result<bool, Error> {
+    let recording = Recording::open(job.input, lines)?;
     match job.model {
         ModelSpec::File(path) => {
             let len = file::read_all(path, model_buf)?;
             let import = tflite::parse(&model_buf[..len])?;
-            run_model(job, import.model(), arena, clock)
+            run_model(job, import.model(), recording, arena, clock)
         }
         ModelSpec::Edges { channels, pool } => {
             let edges = job::edge_model(channels, pool)?;
-            let header = *Recording::open(job.input)?.header();
-            let model = edges.model(header.height, header.width)?;
-            run_model(job, &model, arena, clock)
+            let h = recording.header();
+            let model = edges.model(h.height, h.width)?;
+            run_model(job, &model, recording, arena, clock)
         }
     }
 }
@@ -99,10 +105,10 @@ fn run_job(
 fn run_model(
     job: &Job<'_>,
     model: &Model<'_>,
+    mut recording: Recording<'_>,
     arena: &mut [i8],
     clock: &mut SysTickClock,
 ) -> Result<bool, Error> {
-    let mut recording = Recording::open(job.input)?;
     let header = *recording.header();
     let (source, kind) = match header.kind {
         Kind::Int8 { .. } => (Source::Int8, LineKind::Int8),
@@ -127,6 +133,9 @@ fn run_model(
         });
     }
     let mut output = Output::create(job.output)?;
+    // The stack pointer where the frame loop starts: the frame loop's own depth
+    // is the high-water mark below it.
+    let sp = cortex_m::register::msp::read() as usize;
     let mut all_ok = true;
     for n in 0..header.frames {
         let frame = n as u32;
@@ -146,13 +155,14 @@ fn run_model(
                 capture::done(frame, sink.0.value(), report.rows);
                 let i = u64::from(INSTRUCTIONS_PER_TICK);
                 defmt::info!(
-                    "scanline frame={=u32} instructions={=u64} pipeline={=u64} worst_push_row={=u64} worst_line={=usize} stack={=usize}",
+                    "scanline frame={=u32} instructions={=u64} pipeline={=u64} worst_push_row={=u64} worst_line={=usize} stack={=usize} loop_stack={=usize}",
                     frame,
                     report.total * i,
                     report.pipeline * i,
                     report.worst_push * i,
                     report.worst_line,
-                    stack::high_water()
+                    stack::high_water(),
+                    loop_depth(sp)
                 );
             }
             Err(e) => {
@@ -173,4 +183,10 @@ fn run_model(
 
 fn bytemuck_bytes(row: &[i8]) -> &[u8] {
     bytemuck::cast_slice(row)
+}
+
+/// Bytes of stack used below `sp` since reset (the deepest point reached,
+/// measured from the paint, less what was already in use at `sp`).
+fn loop_depth(sp: usize) -> usize {
+    sp.saturating_sub(stack::deepest())
 }
