@@ -32,7 +32,7 @@ const USAGE: &str = "\
 usage: cargo xtask qemu [--model M.tflite] [--input IN] [--output OUT]
                         [--pixel-format gray8|rgb565le|rgb565be|rgb888|yuyv --width W]
                         [--dump digest|input|full] [--capture LOG] [--elf ELF]
-                        [--timeout SECS]
+                        [--fit] [--timeout SECS]
 
 Runs the firmware in QEMU (mps2-an386, Cortex-M4F, -icount shift=0) with the
 same input and output contract as `scanline run`: IN is a .npy (int8, or
@@ -50,6 +50,9 @@ host's frame engine; exits non-zero if they differ or a frame was dropped.
 --dump input|full also logs the input lines (and output rows): the capture
 log `scanline verify` reads; --capture writes the decoded log to a file.
 --elf runs that firmware ELF instead of building firmware/'s qemu binary.
+--fit plans the model's layers for the input's height and width (the same
+weights over another frame size, as `scanline info --width` does), e.g. the
+30x40 n3_mini fixture on a QVGA frame.
 
 cargo xtask qemu --test-stage runs the firmware QEMU stage of `cargo xtask
 test` alone (every fixture, every photo, a capture log, a truncated input).
@@ -66,6 +69,7 @@ struct Options {
     capture: Option<PathBuf>,
     elf: Option<PathBuf>,
     timeout: u64,
+    fit: bool,
 }
 
 fn parse_args(args: &[String]) -> Result<Options, String> {
@@ -79,6 +83,7 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
         capture: None,
         elf: None,
         timeout: DEFAULT_TIMEOUT,
+        fit: false,
     };
     let (mut format, mut width) = (None, None);
     let mut it = args.iter();
@@ -94,6 +99,7 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
             "--output" => o.output = value("--output")?.into(),
             "--capture" => o.capture = Some(value("--capture")?.into()),
             "--elf" => o.elf = Some(value("--elf")?.into()),
+            "--fit" => o.fit = true,
             "--pixel-format" => {
                 let v = value("--pixel-format")?;
                 format = Some(recording::format_named(&v).ok_or_else(|| {
@@ -172,6 +178,7 @@ fn run_options(o: &Options) -> Result<bool, String> {
         None => build_firmware()?,
     };
     let model = match &o.model {
+        Some(path) if o.fit => ModelChoice::Fit(path.clone()),
         Some(path) => ModelChoice::File(path.clone()),
         None => ModelChoice::Edges { pool: 2 },
     };
@@ -199,6 +206,8 @@ fn run_options(o: &Options) -> Result<bool, String> {
     match (&checked, boot.exit) {
         (Ok(()), 0) => {
             println!("firmware == host frame engine: identical");
+            // The boot's files are kept only when something went wrong.
+            let _ = std::fs::remove_dir_all(&work);
             Ok(true)
         }
         (Ok(()), code) => {
@@ -350,6 +359,8 @@ mod host {
 pub enum ModelChoice {
     /// A `.tflite` file.
     File(PathBuf),
+    /// A `.tflite` file planned for the input's height and width.
+    Fit(PathBuf),
     /// The built-in edge model over the input's channels, with a pool.
     Edges {
         /// Pool size (0: none).
@@ -523,20 +534,39 @@ pub fn prepare(
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("npy"));
     match model {
-        ModelChoice::File(path) => {
+        ModelChoice::File(path) | ModelChoice::Fit(path) => {
+            let fit = matches!(model, ModelChoice::Fit(_));
             let net = host::load(path)?;
             let import = net.import().map_err(|e| e.to_string())?;
-            let m = import.model();
+            let planned;
+            let mut m = import.model();
             let s = m.input_shape();
             let (header, lines) = if let Some((format, width)) = raw {
-                raw_recording(input, format, width, Some(s.height))?
+                raw_recording(input, format, width, (!fit).then_some(s.height))?
             } else if is_npy {
                 let t = host::npy_input(&net, input)?;
                 int8_recording(&t)
             } else {
                 image_recording(input)?
             };
-            if (header.height, header.width) != (s.height, s.width) {
+            if fit {
+                planned = Model::new(
+                    Shape::new(header.height, header.width, s.channels),
+                    m.input_quant(),
+                    m.layers(),
+                    m.rounding(),
+                )
+                .map_err(|e| {
+                    format!(
+                        "{} planned for {}x{}: {e}",
+                        path.display(),
+                        header.height,
+                        header.width
+                    )
+                })?;
+                m = &planned;
+            }
+            if (header.height, header.width) != (m.input_shape().height, m.input_shape().width) {
                 return Err(format!(
                     "{}: {}x{} (HxW), the model takes {}x{}",
                     input.display(),
@@ -548,13 +578,12 @@ pub fn prepare(
             }
             let absolute =
                 std::fs::canonicalize(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            finish(
-                path_str(&absolute)?,
-                m,
-                import.float_output().is_some(),
-                header,
-                lines,
-            )
+            let spec = if fit {
+                format!("fit:{}", path_str(&absolute)?)
+            } else {
+                path_str(&absolute)?
+            };
+            finish(spec, m, import.float_output().is_some(), header, lines)
         }
         ModelChoice::Edges { pool } => {
             let (header, lines) = if let Some((format, width)) = raw {
@@ -1035,6 +1064,8 @@ pub fn test_stage(install: bool) -> Result<(), String> {
         );
     }
     if failures.is_empty() {
+        // The boot's files are kept only when something went wrong.
+        let _ = std::fs::remove_dir_all(&work);
         Ok(())
     } else {
         Err(failures.join("\n"))
@@ -1044,10 +1075,14 @@ pub fn test_stage(install: bool) -> Result<(), String> {
 /// Checks a capture log with `scanline verify`'s checker, every frame.
 fn verify_capture(prepared: &Prepared, capture: &Capture) -> Result<(), String> {
     let spec = ModelSpec::parse(&prepared.spec).map_err(|e| e.to_string())?;
-    let ModelSpec::Edges { channels, pool } = spec else {
-        let net = host::load(Path::new(&prepared.spec))?;
-        let import = net.import().map_err(|e| e.to_string())?;
-        return verify_frames(capture, import.model(), prepared.header.frames);
+    let (channels, pool) = match spec {
+        ModelSpec::Edges { channels, pool } => (channels, pool),
+        ModelSpec::File(path) => {
+            let net = host::load(Path::new(path))?;
+            let import = net.import().map_err(|e| e.to_string())?;
+            return verify_frames(capture, import.model(), prepared.header.frames);
+        }
+        ModelSpec::Fit(_) => return Err("capture checks of fit: models are not wired".into()),
     };
     let edges = scanline_firmware::job::edge_model(channels, pool).map_err(|e| e.to_string())?;
     let model = edges

@@ -20,6 +20,7 @@ impl ::defmt::Format for ModelSpec<'_> {
     fn format(&self, f: ::defmt::Formatter) {
         match *self {
             ModelSpec::File(path) => ::defmt::write!(f, "{=str}", path),
+            ModelSpec::Fit(path) => ::defmt::write!(f, "fit:{=str}", path),
             ModelSpec::Edges { channels, pool } => {
                 ::defmt::write!(f, "edges/{=u8}/{=u8}", channels, pool)
             }

@@ -8,8 +8,10 @@
 //! MODEL <TAB> INPUT <TAB> OUTPUT <TAB> DUMP
 //! ```
 //!
-//! - `MODEL`: a `.tflite` path, or `edges/C/P`: the built-in edge model over `C`
-//!   (1 or 3) input channels with a `P`x`P` max-pool (`P` = 0: none).
+//! - `MODEL`: a `.tflite` path; `fit:PATH`, the same model with its layers
+//!   planned for the recording's height and width; or `edges/C/P`: the
+//!   built-in edge model over `C` (1 or 3) input channels with a `P`x`P`
+//!   max-pool (`P` = 0: none).
 //! - `INPUT`: a frame file ([`crate::recording`]).
 //! - `OUTPUT`: where the output rows of every frame go, back to back (int8).
 //! - `DUMP`: `digest` (per-frame report only), `input` (also every input line),
@@ -59,6 +61,10 @@ pub fn edge_model(channels: u8, pool: u8) -> Result<EdgeModel, Error> {
 pub enum ModelSpec<'a> {
     /// A `.tflite` file at this host path.
     File(&'a str),
+    /// A `.tflite` file whose layers are planned for the recording's height
+    /// and width (`fit:PATH`): the same weights over a larger frame, e.g. a
+    /// small fixture run at QVGA.
+    Fit(&'a str),
     /// The built-in edge model over `channels` inputs, with a `pool`x`pool`
     /// max-pool (0: none).
     Edges {
@@ -120,6 +126,9 @@ impl<'a> ModelSpec<'a> {
     /// Parses `edges/C/P` or a path.
     pub fn parse(text: &'a str) -> Result<Self, Error> {
         let Some(rest) = text.strip_prefix("edges/") else {
+            if let Some(path) = text.strip_prefix("fit:").filter(|p| !p.is_empty()) {
+                return Ok(ModelSpec::Fit(path));
+            }
             if text.is_empty() {
                 return Err(bad("job: empty model field"));
             }
@@ -145,6 +154,7 @@ impl core::fmt::Display for ModelSpec<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             ModelSpec::File(path) => f.write_str(path),
+            ModelSpec::Fit(path) => write!(f, "fit:{path}"),
             ModelSpec::Edges { channels, pool } => write!(f, "edges/{channels}/{pool}"),
         }
     }
@@ -199,9 +209,10 @@ mod tests {
 
     #[test]
     fn a_list_round_trips() {
-        let list = "# two jobs\nm.tflite\ta b.frames\to.bin\tdigest\n\nedges/1/0\ti\to\tinput\n";
+        let list = "# three jobs\nm.tflite\ta b.frames\to.bin\tdigest\n\nedges/1/0\ti\to\tinput\nfit:n.tflite\ti\to\tfull\n";
         let jobs: Vec<Job<'_>> = Job::all(list).map(Result::unwrap).collect();
-        assert_eq!(jobs.len(), 2);
+        assert_eq!(jobs.len(), 3);
+        assert_eq!(jobs[2].model, ModelSpec::Fit("n.tflite"));
         assert_eq!(jobs[0].model, ModelSpec::File("m.tflite"));
         assert_eq!(jobs[0].input, "a b.frames");
         assert_eq!(

@@ -92,6 +92,12 @@ fn run_job(
             let import = tflite::parse(&model_buf[..len])?;
             run_model(job, import.model(), recording, arena, clock)
         }
+        ModelSpec::Fit(path) => {
+            let len = file::read_all(path, model_buf)?;
+            let import = tflite::parse(&model_buf[..len])?;
+            let model = fit(import.model(), recording.header())?;
+            run_model(job, &model, recording, arena, clock)
+        }
         ModelSpec::Edges { channels, pool } => {
             let edges = job::edge_model(channels, pool)?;
             let h = recording.header();
@@ -189,4 +195,19 @@ fn bytemuck_bytes(row: &[i8]) -> &[u8] {
 /// measured from the paint, less what was already in use at `sp`).
 fn loop_depth(sp: usize) -> usize {
     sp.saturating_sub(stack::deepest())
+}
+
+/// `model`'s layers planned for the recording's height and width (same
+/// channels, quantization and weights).
+pub fn fit<'a>(
+    model: &Model<'a>,
+    header: &scanline_firmware::recording::Header,
+) -> Result<Model<'a>, Error> {
+    let s = model.input_shape();
+    Ok(Model::new(
+        scanline::Shape::new(header.height, header.width, s.channels),
+        model.input_quant(),
+        model.layers(),
+        model.rounding(),
+    )?)
 }
