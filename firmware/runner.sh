@@ -4,7 +4,7 @@
 # binary (`qemu`) runs in QEMU through `cargo xtask qemu --elf`, which decodes
 # the defmt log in-process. Extra arguments after `--` go to that command.
 set -eu
-elf="$1"
+elf="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
 shift
 here="$(cd "$(dirname "$0")" && pwd)"
 case "$(basename "$elf")" in

@@ -146,6 +146,25 @@ pub fn run(args: &[String]) -> ExitCode {
                 "firmware build board",
                 cargo(&firmware, &["build", "--release", "-p", "scanline-board"]),
             ),
+            // Its features compile too: the dump mode and an embedded model.
+            ("firmware build board features", {
+                let mut cmd = cargo(
+                    &firmware,
+                    &[
+                        "build",
+                        "--release",
+                        "-p",
+                        "scanline-board",
+                        "--features",
+                        "dump,embedded-model",
+                    ],
+                );
+                cmd.env(
+                    "SCANLINE_MODEL",
+                    root.join("tests/fixtures/tflite/n3_mini/model.tflite"),
+                );
+                cmd
+            }),
             // The portable library's tests run on the host: its own target,
             // since firmware/.cargo/config.toml makes the MCU the default.
             (
