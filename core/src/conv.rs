@@ -1,6 +1,7 @@
 //! Conv: 2-D convolution (`CONV_2D`, `tf.nn.conv2d`) as a row kernel, with
 //! per-channel requantization and fused activation.
 
+use crate::exec::Exec;
 use crate::filter::{Filter, Strides, WeightLayout};
 use crate::geometry::MAX_KERNEL;
 use crate::quant::clamp_i8;
@@ -134,6 +135,24 @@ impl Conv2d<'_> {
     /// window has at most [`WINDOW`] values, else pixel by pixel. All sum the same
     /// products.
     pub fn compute_row<R: Rows + ?Sized>(
+        &self,
+        rows: &R,
+        input: Shape,
+        oy: usize,
+        out: &mut [i8],
+        exec: Exec,
+    ) {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(avx2) = crate::avx2::Avx2::of(exec.kernels) {
+            return avx2.conv(self, rows, input, oy, out, exec.rounding);
+        }
+        self.row(rows, input, oy, out, exec.rounding);
+    }
+
+    /// [`Conv2d::compute_row`] with the portable kernels (inlined into the other
+    /// kernel sets' builds of it).
+    #[inline(always)]
+    pub(crate) fn row<R: Rows + ?Sized>(
         &self,
         rows: &R,
         input: Shape,

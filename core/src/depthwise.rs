@@ -1,6 +1,7 @@
 //! Depthwise: depthwise 2-D convolution (`DEPTHWISE_CONV_2D`) with a depth
 //! multiplier, as a row kernel.
 
+use crate::exec::Exec;
 use crate::filter::{Filter, WeightLayout};
 use crate::geometry::MAX_KERNEL;
 use crate::quant::clamp_i8;
@@ -108,6 +109,23 @@ impl DepthwiseConv2d<'_> {
 
     /// Computes output row `oy` into `out`; see [`crate::Conv2d::compute_row`].
     pub fn compute_row<R: Rows + ?Sized>(
+        &self,
+        rows: &R,
+        input: Shape,
+        oy: usize,
+        out: &mut [i8],
+        exec: Exec,
+    ) {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(avx2) = crate::avx2::Avx2::of(exec.kernels) {
+            return avx2.depthwise(self, rows, input, oy, out, exec.rounding);
+        }
+        self.row(rows, input, oy, out, exec.rounding);
+    }
+
+    /// [`DepthwiseConv2d::compute_row`] with the portable kernels.
+    #[inline(always)]
+    pub(crate) fn row<R: Rows + ?Sized>(
         &self,
         rows: &R,
         input: Shape,

@@ -1,9 +1,8 @@
 //! Layer: one operation of a model (convolution, depthwise convolution, max-pool or
 //! standalone ReLU), dispatching to its row kernel.
 
-use crate::{
-    Axis, Conv2d, DepthwiseConv2d, MaxPool2d, Padding, Quant, Relu, Result, Rounding, Rows, Shape,
-};
+use crate::exec::Exec;
+use crate::{Axis, Conv2d, DepthwiseConv2d, MaxPool2d, Padding, Quant, Relu, Result, Rows, Shape};
 
 /// One layer of a [`crate::Model`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -84,6 +83,46 @@ impl Layer<'_> {
         out.len() as u64 * per_output as u64
     }
 
+    /// Values in one output row for `input` (no validation).
+    fn output_row_len(&self, input: Shape) -> usize {
+        let (window, channels) = match self {
+            Layer::Conv2d(l) => (l.window, l.out_channels),
+            Layer::Depthwise(l) => (l.window, l.out_channels()),
+            Layer::MaxPool(l) => (l.window, input.channels),
+            Layer::Relu(_) => return input.row_len(),
+        };
+        window
+            .width
+            .output(input.width, window.padding)
+            .saturating_mul(channels)
+    }
+
+    /// Computes output rows `first, first + 1, ...` into `out`, a whole number of
+    /// output rows (`out.len() / out_row_len` of them): the same bytes as
+    /// [`Layer::compute_row`] on each, but a kernel set may prepare once for all
+    /// of them (e.g. pack the weights once). The layer must have been validated
+    /// for `input`.
+    pub fn compute_rows<R: Rows + ?Sized>(
+        &self,
+        rows: &R,
+        input: Shape,
+        first: usize,
+        out: &mut [i8],
+        exec: Exec,
+    ) {
+        let n = self.output_row_len(input);
+        if n == 0 {
+            return;
+        }
+        #[cfg(target_arch = "x86_64")]
+        if let (Layer::Conv2d(conv), Some(avx2)) = (self, crate::avx2::Avx2::of(exec.kernels)) {
+            return avx2.conv_rows(conv, rows, input, first, n, out, exec.rounding);
+        }
+        for (i, row) in out.chunks_exact_mut(n).enumerate() {
+            self.compute_row(rows, input, first + i, row, exec);
+        }
+    }
+
     /// Computes output row `oy` (a row of the output tensor) into `out`. The layer
     /// must have been validated for `input`.
     pub fn compute_row<R: Rows + ?Sized>(
@@ -92,13 +131,13 @@ impl Layer<'_> {
         input: Shape,
         oy: usize,
         out: &mut [i8],
-        rounding: Rounding,
+        exec: Exec,
     ) {
         match self {
-            Layer::Conv2d(l) => l.compute_row(rows, input, oy, out, rounding),
-            Layer::Depthwise(l) => l.compute_row(rows, input, oy, out, rounding),
-            Layer::MaxPool(l) => l.compute_row(rows, input, oy, out),
-            Layer::Relu(l) => l.compute_row(rows, input, oy, out, rounding),
+            Layer::Conv2d(l) => l.compute_row(rows, input, oy, out, exec),
+            Layer::Depthwise(l) => l.compute_row(rows, input, oy, out, exec),
+            Layer::MaxPool(l) => l.compute_row(rows, input, oy, out, exec),
+            Layer::Relu(l) => l.compute_row(rows, input, oy, out, exec),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Pool: 2-D max-pooling (`MAX_POOL_2D`) as a row kernel; padded cells are ignored.
 
+use crate::exec::Exec;
 use crate::quant::clamp_i8;
 use crate::{Activation, Error, Param, Quant, Result, Rows, Shape, Window};
 
@@ -54,7 +55,25 @@ impl MaxPool2d {
     }
 
     /// Computes output row `oy` into `out`; see [`crate::Conv2d::compute_row`].
-    pub fn compute_row<R: Rows + ?Sized>(&self, rows: &R, input: Shape, oy: usize, out: &mut [i8]) {
+    #[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))]
+    pub fn compute_row<R: Rows + ?Sized>(
+        &self,
+        rows: &R,
+        input: Shape,
+        oy: usize,
+        out: &mut [i8],
+        exec: Exec,
+    ) {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(avx2) = crate::avx2::Avx2::of(exec.kernels) {
+            return avx2.pool(self, rows, input, oy, out);
+        }
+        self.row(rows, input, oy, out);
+    }
+
+    /// [`MaxPool2d::compute_row`] with the portable kernels.
+    #[inline(always)]
+    pub(crate) fn row<R: Rows + ?Sized>(&self, rows: &R, input: Shape, oy: usize, out: &mut [i8]) {
         let win = &self.window;
         let c = input.channels;
         let out_w = win.width.output(input.width, win.padding);

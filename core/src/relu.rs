@@ -1,6 +1,7 @@
 //! Relu: standalone int8 RELU / RELU6, requantizing from the input to the output
 //! quantization as TFLite does.
 
+use crate::exec::Exec;
 use crate::quant::clamp_i8;
 use crate::{Activation, Error, Multiplier, Param, Quant, Result, Rounding, Rows, Shape};
 
@@ -67,8 +68,9 @@ impl Relu {
         input: Shape,
         oy: usize,
         out: &mut [i8],
-        rounding: Rounding,
+        exec: Exec,
     ) {
+        let rounding = exec.rounding;
         let (lo, hi) = self.activation.bounds(self.output);
         let m = self.multiplier(rounding);
         let Some(row) = rows.row(oy as isize) else {
