@@ -266,16 +266,17 @@ pub fn parse(text: &str) -> Result<Vec<Capture>> {
         let Some(capture) = captures.last_mut() else {
             return Err(bad(n, "a frame line before any `scanline model=` line"));
         };
-        let frame = match capture.frames.iter().position(|fr| fr.number == frame_no) {
-            Some(p) => &mut capture.frames[p],
+        let at = match capture.frames.iter().position(|fr| fr.number == frame_no) {
+            Some(p) => p,
             None => {
                 capture.frames.push(Frame {
                     number: frame_no,
                     ..Frame::default()
                 });
-                capture.frames.last_mut().expect("just pushed")
+                capture.frames.len() - 1
             }
         };
+        let frame = &mut capture.frames[at];
         if f.get("line").is_some() || f.get("row").is_some() {
             let bytes = f
                 .bytes
