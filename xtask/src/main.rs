@@ -1,21 +1,13 @@
-//! xtask: scanline's project automation, run as `cargo xtask <task>`; std only.
+//! xtask: scanline's project automation, run as `cargo xtask <task>`.
 //!
-<<<<<<< HEAD
-//! One file per task (`test.rs`, `bench.rs`); `stage.rs` runs, times and
-//! summarizes the stages of a task; `bless.rs` lists the golden files that
+//! One file per task (`test.rs`, `bench.rs`, `qemu.rs`); `stage.rs` runs, times
+//! and summarizes the stages of a task; `bless.rs` lists the golden files that
 //! `test --bless` rewrote; `tidy.rs` holds repository checks that run as
 //! ordinary tests under `cargo test --workspace`.
 
 mod bench;
 mod bless;
-=======
-//! One file per task (`test.rs`, `bench.rs`, `qemu.rs`); `stage.rs` runs, times and
-//! summarizes the stages of a task; `tidy.rs` holds repository checks that run
-//! as ordinary tests under `cargo test --workspace`.
-
-mod bench;
 mod qemu;
->>>>>>> firmware
 mod stage;
 mod test;
 #[cfg(test)]
