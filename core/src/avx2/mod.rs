@@ -9,6 +9,7 @@
 #![allow(unsafe_code)]
 
 mod conv;
+mod depthwise;
 mod pool;
 
 use core::arch::x86_64::*;
@@ -128,13 +129,19 @@ impl Requant8 {
     /// The constants of channels `oc0..oc0 + 8`; lanes past `out_channels` get zeros.
     #[target_feature(enable = "avx2")]
     fn of(conv: &Conv2d<'_>, oc0: usize) -> Self {
+        let co = conv.out_channels;
+        Self::lanes(|l| (oc0 + l < co).then(|| conv.channel_requant(oc0 + l, Rounding::Double)))
+    }
+
+    /// The constants of lane `l` from `channel(l)` (zeros for `None`).
+    #[target_feature(enable = "avx2")]
+    fn lanes(channel: impl Fn(usize) -> Option<ChannelRequant>) -> Self {
         let mut bias = [0i32; 8];
         let mut mult = [0i32; 8];
         let mut left = [0i32; 8];
         let mut right = [0i32; 8];
         for l in 0..8 {
-            if oc0 + l < conv.out_channels {
-                let rq = conv.channel_requant(oc0 + l, Rounding::Double);
+            if let Some(rq) = channel(l) {
                 bias[l] = rq.bias;
                 mult[l] = rq.mult.multiplier;
                 left[l] = rq.mult.shift.max(0);
@@ -236,5 +243,9 @@ fn depthwise_row<R: Rows + ?Sized>(
     out: &mut [i8],
     rounding: Rounding,
 ) {
-    dw.row(rows, input, oy, out, rounding);
+    if depthwise::fits(dw, input, rounding) {
+        depthwise::row(dw, rows, input, oy, out);
+    } else {
+        dw.row(rows, input, oy, out, rounding);
+    }
 }
