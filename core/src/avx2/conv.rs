@@ -31,12 +31,12 @@ pub(super) fn conv_rows<R: Rows + ?Sized>(
     out: &mut [i8],
     rounding: Rounding,
 ) {
-    if windows_fit(conv, rounding) {
-        conv_windows(conv, rows, input, first, n, out);
-    } else if taps_fit(conv, rounding) {
+    if taps_fit(conv, rounding) {
         for (i, row) in out.chunks_exact_mut(n).enumerate() {
             conv_taps(conv, rows, input, first + i, row);
         }
+    } else if windows_fit(conv, rounding) {
+        conv_windows(conv, rows, input, first, n, out);
     } else {
         for (i, row) in out.chunks_exact_mut(n).enumerate() {
             conv.row(rows, input, first + i, row, rounding);
@@ -252,17 +252,24 @@ const BLOCK: usize = 16;
 /// Whether [`conv_taps`] takes this convolution: one input channel, stride 1.
 fn taps_fit(conv: &Conv2d<'_>, rounding: Rounding) -> bool {
     let w = &conv.window.width;
+    let ci = conv.in_channels;
     rounding == Rounding::Double
-        && conv.in_channels == 1
+        && (ci == 1 || conv.out_channels < 8)
+        && conv.window.height.kernel * ci <= PLANES
         && w.stride == 1
         && w.effective() <= MAX_TAP_SPAN
 }
 
-/// Tap-major convolution of one input channel, 16 output pixels per block: each
-/// tap row is copied once per pass as `x - zp` in i16 with zeros for the padding
-/// columns, and every pair of taps is one `vpmaddwd` over the 16 pixels (their
-/// values interleaved, the two weights broadcast). Same products as the portable
-/// kernel, summed in another order: exact in i32.
+/// Most widened planes (kernel rows times input channels) [`conv_taps`] holds.
+const PLANES: usize = 48;
+
+/// Tap-major convolution, 16 output pixels per block, for one input channel or
+/// few output channels (where 8 channel lanes would go unused): each tap row is
+/// copied once per pass as `x - zp` in i16, one plane per input channel, with
+/// zeros for the padding columns, and every pair of taps `(row, column,
+/// channel)` is one `vpmaddwd` over the 16 pixels (their values interleaved,
+/// the two weights broadcast). Same products as the portable kernel, summed in
+/// another order: exact in i32.
 #[target_feature(enable = "avx2")]
 fn conv_taps<R: Rows + ?Sized>(
     conv: &Conv2d<'_>,
@@ -272,10 +279,10 @@ fn conv_taps<R: Rows + ?Sized>(
     out: &mut [i8],
 ) {
     const SPAN: usize = COLUMNS + MAX_TAP_SPAN + BLOCK;
-    const TAPS: usize = crate::geometry::MAX_KERNEL * crate::geometry::MAX_KERNEL + 1;
+    const TAPS: usize = PLANES * crate::geometry::MAX_KERNEL + 1;
     let win = &conv.window;
     let f = conv.filter();
-    let (kw, co) = (f.width, f.out_channels);
+    let (kw, ci, co) = (f.width, f.in_channels, f.out_channels);
     let dx = win.width.dilation;
     let span = win.width.effective();
     let (taps, ky_lo, ky_hi) = crate::rows::gather(rows, win, input.height, oy);
@@ -285,9 +292,10 @@ fn conv_taps<R: Rows + ?Sized>(
     let (lo, hi) = conv.activation.bounds(conv.output);
     let (lo, hi) = (_mm256_set1_epi32(lo), _mm256_set1_epi32(hi));
     let out_zp = _mm256_set1_epi32(conv.output.zero_point);
-    // The valid tap rows of one pass as i16, zeros outside the image; only the
-    // first `len` values of the rows in ky_lo..ky_hi are written, and read.
-    let mut padded = [[const { MaybeUninit::<i16>::uninit() }; SPAN]; crate::geometry::MAX_KERNEL];
+    // The valid tap rows of one pass as i16, plane ky * ci + ic for channel ic
+    // of kernel row ky, zeros outside the image; only the first `len` values of
+    // the planes of rows ky_lo..ky_hi are written, and read.
+    let mut padded = [[const { MaybeUninit::<i16>::uninit() }; SPAN]; PLANES];
     // The valid taps of one channel with their weights, in pairs (one spare for
     // an odd count); only the first `nt` are written and read.
     let mut list = [const { MaybeUninit::<(usize, usize, i8)>::uninit() }; TAPS];
@@ -297,31 +305,44 @@ fn conv_taps<R: Rows + ?Sized>(
         // Input column of padded[_][0]: the first tap of output column c0.
         let x0 = c0 as isize - pad_left;
         let len = cols.div_ceil(BLOCK) * BLOCK + span;
+        // Columns of a plane inside the image: x0 + i in 0..width.
+        let a = (-x0).clamp(0, len as isize) as usize;
+        let b = (input.width as isize - x0).clamp(a as isize, len as isize) as usize;
+        let first = (x0 + a as isize) as usize;
         for ky in ky_lo..ky_hi {
             let row = taps[ky];
-            let dst = &mut padded[ky][..len];
-            // Columns of dst inside the image: x0 + i in 0..width.
-            let a = (-x0).clamp(0, len as isize) as usize;
-            let b = (input.width as isize - x0).clamp(a as isize, len as isize) as usize;
-            dst[..a].fill(MaybeUninit::new(0));
-            dst[b..].fill(MaybeUninit::new(0));
-            let src = &row[(x0 + a as isize) as usize..(x0 + b as isize) as usize];
-            widen_minus(src, zp, &mut dst[a..b]);
+            for ic in 0..ci {
+                let dst = &mut padded[ky * ci + ic][..len];
+                dst[..a].fill(MaybeUninit::new(0));
+                dst[b..].fill(MaybeUninit::new(0));
+                if ci == 1 {
+                    widen_minus(&row[first..first + (b - a)], zp, &mut dst[a..b]);
+                } else {
+                    for (d, &x) in dst[a..b]
+                        .iter_mut()
+                        .zip(row[first * ci + ic..].iter().step_by(ci))
+                    {
+                        d.write(x as i16 - zp);
+                    }
+                }
+            }
         }
         for oc in 0..co {
             let mut nt = 0;
             for ky in ky_lo..ky_hi {
                 for kx in 0..kw {
-                    let w = conv.weights[f.index(conv.layout, oc, ky, kx, 0)];
-                    if w != 0 {
-                        list[nt].write((ky, kx * dx, w));
-                        nt += 1;
+                    for ic in 0..ci {
+                        let w = conv.weights[f.index(conv.layout, oc, ky, kx, ic)];
+                        if w != 0 {
+                            list[nt].write((ky * ci + ic, kx * dx, w));
+                            nt += 1;
+                        }
                     }
                 }
             }
             if nt % 2 == 1 {
                 // A zero weight on a valid tap pairs the last one.
-                list[nt].write((ky_lo, 0, 0));
+                list[nt].write((ky_lo * ci, 0, 0));
                 nt += 1;
             }
             let rq = Requant8::splat(conv.channel_requant(oc, Rounding::Double));
