@@ -26,6 +26,8 @@
 //! assert!(text.contains("MAX_POOL_2D"));
 //! ```
 
+use std::path::PathBuf;
+
 use scanline::tflite::Import;
 use scanline::{Activation, Axis, Layer, Model, Padding, Quant, Shape};
 
@@ -286,156 +288,215 @@ fn table(rows: &[Vec<String>], right: &[bool]) -> String {
     out
 }
 
-/// The full `scanline info` text: a header, the layer table and the totals.
-///
-/// # Errors
-///
-/// As [`Summary::of`].
-pub fn report(net: &Network, width: Option<usize>) -> Result<String> {
-    let import = net.import()?;
-    let own = import.model().input_shape();
-    let s = Summary::of(net, width)?;
-    let model = import.model();
-    let mut out = String::new();
-    let description = import.description();
-    out.push_str(&format!(
-        "model: {}{}, {} operators, {} layers\n",
-        net.path().display(),
-        if description.is_empty() {
-            String::new()
-        } else {
-            format!(" ({description})")
-        },
-        import.operators().len(),
-        s.layers.len()
-    ));
-    let io = |shape: Shape, q: Quant, float: Option<Quant>, op: &str| match float {
-        Some(_) => format!(
-            "{shape} float32 ({op}, int8 scale {:.6}, zero point {})",
-            q.scale, q.zero_point
-        ),
-        None => format!(
-            "{shape} int8 (scale {:.6}, zero point {})",
-            q.scale, q.zero_point
-        ),
-    };
-    out.push_str(&format!(
-        "input:  {}\n",
-        io(
-            s.input,
-            model.input_quant(),
-            import.float_input(),
-            "QUANTIZE to int8"
-        )
-    ));
-    out.push_str(&format!(
-        "output: {}\n",
-        io(
-            s.output,
-            model.output_quant(),
-            import.float_output(),
-            "DEQUANTIZE from int8"
-        )
-    ));
-    if width.is_some() {
-        out.push_str(&format!(
-            "planned for width {} (the model file's input is {own})\n",
-            s.input.width
-        ));
-    }
-    out.push('\n');
+/// The int8 tensor at one end of a model, and whether the file converts it from
+/// or to float32 there (`QUANTIZE` at the input, `DEQUANTIZE` at the output).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Port {
+    /// Its shape.
+    pub shape: Shape,
+    /// The quantization of the int8 tensor.
+    pub quant: Quant,
+    /// True if the file's tensor is float32 (converted at this end).
+    pub float: bool,
+}
 
-    let mut rows = vec![
-        [
-            "op", "operator", "input", "output", "window", "act", "in s/zp", "out s/zp", "weights",
-            "MACs", "weight B", "stream B", "frame B",
-        ]
-        .map(String::from)
-        .to_vec(),
-    ];
-    let mut ops: Vec<(usize, Vec<String>)> = s
-        .layers
-        .iter()
-        .map(|l| {
-            (
-                l.operator,
-                vec![
-                    l.operator.to_string(),
-                    l.name.to_string(),
-                    l.input.to_string(),
-                    l.output.to_string(),
-                    l.window.clone(),
-                    l.activation.to_string(),
-                    quant(l.input_quant),
-                    quant(l.output_quant),
-                    l.weights_quant.clone(),
-                    grouped(l.macs),
-                    grouped(l.weight_bytes as u64),
-                    grouped(l.stream_bytes as u64),
-                    grouped(l.frame_bytes as u64),
-                ],
+impl Port {
+    fn describe(&self, conversion: &str) -> String {
+        let q = self.quant;
+        if self.float {
+            format!(
+                "{} float32 ({conversion}, int8 scale {:.6}, zero point {})",
+                self.shape, q.scale, q.zero_point
             )
-        })
-        .collect();
-    for &(index, name) in &s.edges {
-        let (input, output, note) = if name == "QUANTIZE" {
-            (s.input, s.input, "float32 -> int8")
         } else {
-            (s.output, s.output, "int8 -> float32")
-        };
-        ops.push((
-            index,
-            vec![
+            format!(
+                "{} int8 (scale {:.6}, zero point {})",
+                self.shape, q.scale, q.zero_point
+            )
+        }
+    }
+}
+
+/// Everything `scanline info` says about a model: the file, its ends, and the
+/// [`Summary`] of its layers. [`Display`](std::fmt::Display) gives the text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelInfo {
+    /// The model file.
+    pub model: PathBuf,
+    /// The description the converter wrote (may be empty).
+    pub description: String,
+    /// Operators in the graph (layers plus any `QUANTIZE` / `DEQUANTIZE`).
+    pub operators: usize,
+    /// The model's input, as planned (at `planned_width` if given).
+    pub input: Port,
+    /// The model's output, as planned.
+    pub output: Port,
+    /// The width asked for with `--width`, if any.
+    pub planned_width: Option<usize>,
+    /// The input shape the model file declares.
+    pub file_input: Shape,
+    /// The layers and totals.
+    pub summary: Summary,
+}
+
+impl ModelInfo {
+    /// Describes `net`, planned for its own input or (with `width`) for an input
+    /// `width` columns wide.
+    ///
+    /// # Errors
+    ///
+    /// As [`Summary::of`].
+    pub fn of(net: &Network, width: Option<usize>) -> Result<Self> {
+        let import = net.import()?;
+        let model = import.model();
+        let summary = Summary::of(net, width)?;
+        Ok(Self {
+            model: net.path().to_path_buf(),
+            description: import.description().to_string(),
+            operators: import.operators().len(),
+            input: Port {
+                shape: summary.input,
+                quant: model.input_quant(),
+                float: import.float_input().is_some(),
+            },
+            output: Port {
+                shape: summary.output,
+                quant: model.output_quant(),
+                float: import.float_output().is_some(),
+            },
+            planned_width: width,
+            file_input: model.input_shape(),
+            summary,
+        })
+    }
+}
+
+impl std::fmt::Display for ModelInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = &self.summary;
+        writeln!(
+            f,
+            "model: {}{}, {} operators, {} layers",
+            self.model.display(),
+            if self.description.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", self.description)
+            },
+            self.operators,
+            s.layers.len()
+        )?;
+        writeln!(f, "input:  {}", self.input.describe("QUANTIZE to int8"))?;
+        writeln!(
+            f,
+            "output: {}",
+            self.output.describe("DEQUANTIZE from int8")
+        )?;
+        if self.planned_width.is_some() {
+            writeln!(
+                f,
+                "planned for width {} (the model file's input is {})",
+                s.input.width, self.file_input
+            )?;
+        }
+        writeln!(f)?;
+
+        let mut rows = vec![
+            [
+                "op", "operator", "input", "output", "window", "act", "in s/zp", "out s/zp",
+                "weights", "MACs", "weight B", "stream B", "frame B",
+            ]
+            .map(String::from)
+            .to_vec(),
+        ];
+        let mut ops: Vec<(usize, Vec<String>)> = s
+            .layers
+            .iter()
+            .map(|l| {
+                (
+                    l.operator,
+                    vec![
+                        l.operator.to_string(),
+                        l.name.to_string(),
+                        l.input.to_string(),
+                        l.output.to_string(),
+                        l.window.clone(),
+                        l.activation.to_string(),
+                        quant(l.input_quant),
+                        quant(l.output_quant),
+                        l.weights_quant.clone(),
+                        grouped(l.macs),
+                        grouped(l.weight_bytes as u64),
+                        grouped(l.stream_bytes as u64),
+                        grouped(l.frame_bytes as u64),
+                    ],
+                )
+            })
+            .collect();
+        for &(index, name) in &s.edges {
+            let (input, output, note) = if name == "QUANTIZE" {
+                (s.input, s.input, "float32 -> int8")
+            } else {
+                (s.output, s.output, "int8 -> float32")
+            };
+            let mut row = vec![
                 index.to_string(),
                 name.to_string(),
                 input.to_string(),
                 output.to_string(),
                 note.to_string(),
-                "-".into(),
-                "-".into(),
-                "-".into(),
-                "-".into(),
-                "-".into(),
-                "-".into(),
-                "-".into(),
-                "-".into(),
-            ],
-        ));
-    }
-    ops.sort_by_key(|(i, _)| *i);
-    rows.extend(ops.into_iter().map(|(_, r)| r));
-    let right = [
-        true, false, false, false, false, false, false, false, false, true, true, true, true,
-    ];
-    out.push_str(&table(&rows, &right));
-    if !s.edges.is_empty() {
-        out.push_str(
-            "(QUANTIZE / DEQUANTIZE convert the float input / output; not counted below)\n",
-        );
-    }
-    out.push('\n');
-    let ratio = if s.stream_arena > 0 {
-        format!(
-            "; streaming needs {:.1}x less",
-            s.frame_peak as f64 / s.stream_arena as f64
+            ];
+            row.resize(13, "-".into());
+            ops.push((index, row));
+        }
+        ops.sort_by_key(|(i, _)| *i);
+        rows.extend(ops.into_iter().map(|(_, r)| r));
+        let right = [
+            true, false, false, false, false, false, false, false, false, true, true, true, true,
+        ];
+        f.write_str(&table(&rows, &right))?;
+        if !s.edges.is_empty() {
+            writeln!(
+                f,
+                "(QUANTIZE / DEQUANTIZE convert the float input / output; not counted below)"
+            )?;
+        }
+        writeln!(f)?;
+        let ratio = if s.stream_arena > 0 {
+            format!(
+                "; streaming needs {:.1}x less",
+                s.frame_peak as f64 / s.stream_arena as f64
+            )
+        } else {
+            String::new()
+        };
+        writeln!(f, "total MACs:       {}", grouped(s.macs))?;
+        writeln!(
+            f,
+            "weights:          {} bytes (int8 weights + int32 bias)",
+            grouped(s.weight_bytes as u64)
+        )?;
+        writeln!(
+            f,
+            "streaming arena:  {} bytes",
+            grouped(s.stream_arena as u64)
+        )?;
+        writeln!(
+            f,
+            "full-frame peak:  {} bytes (largest input + output tensor pair){ratio}",
+            grouped(s.frame_peak as u64)
         )
-    } else {
-        String::new()
-    };
-    out.push_str(&format!("total MACs:       {}\n", grouped(s.macs)));
-    out.push_str(&format!(
-        "weights:          {} bytes (int8 weights + int32 bias)\n",
-        grouped(s.weight_bytes as u64)
-    ));
-    out.push_str(&format!(
-        "streaming arena:  {} bytes\n",
-        grouped(s.stream_arena as u64)
-    ));
-    out.push_str(&format!(
-        "full-frame peak:  {} bytes (largest input + output tensor pair){ratio}\n",
-        grouped(s.frame_peak as u64)
-    ));
-    Ok(out)
+    }
+}
+
+/// The full `scanline info` text: a header, the layer table and the totals
+/// ([`ModelInfo`] displayed).
+///
+/// # Errors
+///
+/// As [`Summary::of`].
+pub fn report(net: &Network, width: Option<usize>) -> Result<String> {
+    Ok(ModelInfo::of(net, width)?.to_string())
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 
 pub mod compare;
 pub mod edges;
+pub mod info;
 pub mod run;
 
 use std::path::PathBuf;
