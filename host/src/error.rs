@@ -55,6 +55,9 @@ pub enum Error {
     /// A parameter is out of range.
     #[error("{0}")]
     Invalid(String),
+    /// A report could not be written as JSON.
+    #[error("JSON: {0}")]
+    Json(#[from] serde_json::Error),
     /// The core rejected a model or layer.
     #[error(transparent)]
     Core(#[from] scanline::Error),

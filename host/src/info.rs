@@ -29,30 +29,38 @@
 use std::path::PathBuf;
 
 use scanline::tflite::Import;
-use scanline::{Activation, Axis, Layer, Model, Padding, Quant, Shape};
+use scanline::{Activation, Axis, Layer, Model, Padding, Quant, Shape, Window};
+use serde::Serialize;
 
 use crate::Result;
+use crate::json::{self, Schema};
 use crate::network::Network;
 
 /// One layer of a model, as `info` describes it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LayerInfo {
     /// Index of the TFLite operator in the graph.
     pub operator: usize,
     /// TFLite builtin name, e.g. `CONV_2D`.
     pub name: &'static str,
     /// Input shape.
+    #[serde(serialize_with = "json::shape")]
     pub input: Shape,
     /// Output shape.
+    #[serde(serialize_with = "json::shape")]
     pub output: Shape,
     /// Kernel, stride, dilation and padding (and depth multiplier), e.g.
     /// `3x3 s1 d1 same`; `-` for a standalone activation.
     pub window: String,
+    /// The same as numbers; `None` for a standalone activation.
+    pub geometry: Option<Geometry>,
     /// Fused (or standalone) activation: `none`, `relu`, `relu6`, `relu_n1_to_1`.
     pub activation: &'static str,
     /// Input quantization.
+    #[serde(serialize_with = "json::quant")]
     pub input_quant: Quant,
     /// Output quantization.
+    #[serde(serialize_with = "json::quant")]
     pub output_quant: Quant,
     /// Weight quantization: `per-channel (N)`, `per-tensor`, or `-`.
     pub weights_quant: String,
@@ -67,23 +75,28 @@ pub struct LayerInfo {
 }
 
 /// A model's layers and totals.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Summary {
-    /// Input shape the model is planned for.
+    /// Input shape the model is planned for (in JSON, in [`ModelInfo::input`]).
+    #[serde(skip)]
     pub input: Shape,
-    /// Output shape.
+    /// Output shape (in JSON, in [`ModelInfo::output`]).
+    #[serde(skip)]
     pub output: Shape,
     /// The layers.
     pub layers: Vec<LayerInfo>,
     /// Operators that are not layers (`QUANTIZE`, `DEQUANTIZE`): index and name.
+    #[serde(rename = "conversions", serialize_with = "edge_operators")]
     pub edges: Vec<(usize, &'static str)>,
     /// Total MACs.
     pub macs: u64,
     /// Total weight bytes.
     pub weight_bytes: usize,
     /// The streaming arena, [`Model::stream_arena_len`].
+    #[serde(rename = "stream_arena_bytes")]
     pub stream_arena: usize,
     /// The full-frame peak: the largest [`LayerInfo::frame_bytes`].
+    #[serde(rename = "frame_peak_bytes")]
     pub frame_peak: usize,
 }
 
@@ -120,6 +133,7 @@ impl Summary {
                     input,
                     output,
                     window: window(layer),
+                    geometry: Geometry::of(layer),
                     activation: activation(layer),
                     input_quant: layer.input_quant(),
                     output_quant: layer.output_quant(),
@@ -150,6 +164,64 @@ impl Summary {
     }
 }
 
+/// A layer's window as numbers: what [`LayerInfo::window`] writes as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Geometry {
+    /// Kernel (or pooling window) height and width.
+    pub kernel: [usize; 2],
+    /// Vertical and horizontal stride.
+    pub stride: [usize; 2],
+    /// Vertical and horizontal dilation (1 for pooling).
+    pub dilation: [usize; 2],
+    /// `"same"` or `"valid"`.
+    pub padding: &'static str,
+    /// Depth multiplier of a depthwise convolution (`None` otherwise).
+    pub depth_multiplier: Option<usize>,
+}
+
+impl Geometry {
+    /// The geometry of `layer`; `None` for a standalone activation.
+    pub fn of(layer: &Layer<'_>) -> Option<Self> {
+        let of = |w: &Window, depth_multiplier| Self {
+            kernel: [w.height.kernel, w.width.kernel],
+            stride: [w.height.stride, w.width.stride],
+            dilation: [w.height.dilation, w.width.dilation],
+            padding: padding_name(w.padding),
+            depth_multiplier,
+        };
+        match layer {
+            Layer::Conv2d(l) => Some(of(&l.window, None)),
+            Layer::Depthwise(l) => Some(of(&l.window, Some(l.depth_multiplier))),
+            Layer::MaxPool(l) => Some(of(&l.window, None)),
+            Layer::Relu(_) => None,
+        }
+    }
+}
+
+const fn padding_name(p: Padding) -> &'static str {
+    match p {
+        Padding::Same => "same",
+        Padding::Valid => "valid",
+    }
+}
+
+/// `QUANTIZE` / `DEQUANTIZE` operators as `[{"operator": i, "name": ...}]`.
+fn edge_operators<S: serde::Serializer>(
+    edges: &[(usize, &'static str)],
+    ser: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    struct Edge {
+        operator: usize,
+        name: &'static str,
+    }
+    ser.collect_seq(
+        edges
+            .iter()
+            .map(|&(operator, name)| Edge { operator, name }),
+    )
+}
+
 fn pair(h: usize, w: usize) -> String {
     if h == w {
         format!("{h}")
@@ -165,10 +237,7 @@ fn describe_window(height: Axis, width: Axis, padding: Padding) -> String {
         width.kernel,
         pair(height.stride, width.stride),
         pair(height.dilation, width.dilation),
-        match padding {
-            Padding::Same => "same",
-            Padding::Valid => "valid",
-        }
+        padding_name(padding)
     )
 }
 
@@ -187,10 +256,7 @@ fn window(layer: &Layer<'_>) -> String {
                 w.height.kernel,
                 w.width.kernel,
                 pair(w.height.stride, w.width.stride),
-                match w.padding {
-                    Padding::Same => "same",
-                    Padding::Valid => "valid",
-                }
+                padding_name(w.padding)
             )
         }
         Layer::Relu(_) => "-".into(),
@@ -290,11 +356,13 @@ fn table(rows: &[Vec<String>], right: &[bool]) -> String {
 
 /// The int8 tensor at one end of a model, and whether the file converts it from
 /// or to float32 there (`QUANTIZE` at the input, `DEQUANTIZE` at the output).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Port {
     /// Its shape.
+    #[serde(serialize_with = "json::shape")]
     pub shape: Shape,
     /// The quantization of the int8 tensor.
+    #[serde(serialize_with = "json::quant")]
     pub quant: Quant,
     /// True if the file's tensor is float32 (converted at this end).
     pub float: bool,
@@ -318,10 +386,12 @@ impl Port {
 }
 
 /// Everything `scanline info` says about a model: the file, its ends, and the
-/// [`Summary`] of its layers. [`Display`](std::fmt::Display) gives the text.
-#[derive(Debug, Clone, PartialEq)]
+/// [`Summary`] of its layers. [`Display`](std::fmt::Display) gives the text,
+/// `serde` the `scanline/info/1` JSON document (`docs/json.md`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ModelInfo {
     /// The model file.
+    #[serde(serialize_with = "json::path")]
     pub model: PathBuf,
     /// The description the converter wrote (may be empty).
     pub description: String,
@@ -334,9 +404,15 @@ pub struct ModelInfo {
     /// The width asked for with `--width`, if any.
     pub planned_width: Option<usize>,
     /// The input shape the model file declares.
+    #[serde(serialize_with = "json::shape")]
     pub file_input: Shape,
     /// The layers and totals.
+    #[serde(flatten)]
     pub summary: Summary,
+}
+
+impl Schema for ModelInfo {
+    const SCHEMA: &'static str = "scanline/info/1";
 }
 
 impl ModelInfo {

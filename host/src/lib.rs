@@ -11,6 +11,7 @@ pub mod error;
 pub mod figure;
 pub mod info;
 pub mod input;
+pub mod json;
 pub mod kernel;
 pub mod layer;
 pub mod mosaic;

@@ -2,6 +2,7 @@
 //! the command from the library and prints its report; errors go to standard
 //! error on one line. Exit status: 0 success, 1 failure, 2 usage error.
 
+use std::fmt::Display;
 use std::io::Write as _;
 use std::process::ExitCode;
 
@@ -9,6 +10,8 @@ use anyhow::{Result, bail};
 use clap::Parser;
 use scanline_host::cli::{Cli, Command, FAILURE};
 use scanline_host::command::{compare, edges, info, run};
+use scanline_host::json::{self, Schema};
+use serde::Serialize;
 
 fn main() -> ExitCode {
     // A usage error exits here, with clap's message and status 2.
@@ -25,12 +28,12 @@ fn main() -> ExitCode {
 fn execute(command: Command) -> Result<()> {
     match command {
         Command::Edges(args) => emit(&edges::execute(&args)?.to_string()),
-        Command::Run(args) => emit(&run::execute(&args)?.to_string()),
-        Command::Info(args) => emit(&info::execute(&args)?.to_string()),
+        Command::Run(args) => print(&run::execute(&args)?, args.json),
+        Command::Info(args) => print(&info::execute(&args)?, args.json),
         Command::Compare(args) => {
             let report = compare::execute(&args)?;
-            emit(&report.to_string())?;
-            if !report.identical() {
+            print(&report, args.json)?;
+            if !report.identical {
                 bail!(
                     "frame and stream engines differ in {} of {} values",
                     report.differences,
@@ -39,6 +42,15 @@ fn execute(command: Command) -> Result<()> {
             }
             Ok(())
         }
+    }
+}
+
+/// Prints a report as text, or with `json` as its one-line JSON document.
+fn print<R: Display + Serialize + Schema>(report: &R, json: bool) -> Result<()> {
+    if json {
+        emit(&(json::document(report)? + "\n"))
+    } else {
+        emit(&report.to_string())
     }
 }
 

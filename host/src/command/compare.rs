@@ -5,9 +5,11 @@ use std::fmt;
 use std::path::PathBuf;
 
 use scanline::{Quant, Shape};
+use serde::Serialize;
 
 use super::InputArgs;
 use crate::comparison::ErrorStats;
+use crate::json::{self, Schema};
 use crate::network::Network;
 use crate::output::OutputFormat;
 use crate::{Error, Result, figure};
@@ -29,18 +31,27 @@ pub struct Args {
     /// Input options.
     #[command(flatten)]
     pub input_args: InputArgs,
+    /// Print the report as one JSON object (schema scanline/compare/1, see
+    /// docs/json.md).
+    #[arg(long)]
+    pub json: bool,
 }
 
-/// What `scanline compare` found.
-#[derive(Debug, Clone, PartialEq)]
+/// What `scanline compare` found; `serde` gives its `scanline/compare/1` JSON
+/// form.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
     /// The model file.
+    #[serde(serialize_with = "json::path")]
     pub model: PathBuf,
     /// The input file.
+    #[serde(serialize_with = "json::path")]
     pub input: PathBuf,
     /// The int8 output's shape.
+    #[serde(serialize_with = "json::shape")]
     pub shape: Shape,
     /// The int8 output's quantization.
+    #[serde(serialize_with = "json::quant")]
     pub quant: Quant,
     /// True if the model ends with `DEQUANTIZE` (the comparison is before it).
     pub dequantized: bool,
@@ -48,17 +59,17 @@ pub struct Report {
     pub values: usize,
     /// How many of them differ (must be 0).
     pub differences: usize,
+    /// True if they are all equal (`differences == 0`).
+    pub identical: bool,
     /// The int8 output's error against the float reference.
     pub error: ErrorStats,
     /// Where the difference picture went, if asked for.
+    #[serde(serialize_with = "json::option_path")]
     pub diff: Option<PathBuf>,
 }
 
-impl Report {
-    /// True if frame and stream agree.
-    pub fn identical(&self) -> bool {
-        self.differences == 0
-    }
+impl Schema for Report {
+    const SCHEMA: &'static str = "scanline/compare/1";
 }
 
 impl fmt::Display for Report {
@@ -77,7 +88,7 @@ impl fmt::Display for Report {
                 ""
             }
         )?;
-        if self.identical() {
+        if self.identical {
             writeln!(f, "frame == stream: identical ({} values)", self.values)?;
         } else {
             writeln!(
@@ -132,6 +143,7 @@ pub fn execute(args: &Args) -> Result<Report> {
     let input = net.input_from_file(&args.input, &options)?;
     let c = net.compare(&input)?;
     let error = c.error()?;
+    let differences = c.frame_stream_differences();
     if let Some(path) = &args.diff {
         figure::save(path, &c.diff_picture()?)?;
     }
@@ -142,7 +154,8 @@ pub fn execute(args: &Args) -> Result<Report> {
         quant: c.quant,
         dequantized: net.import()?.float_output().is_some(),
         values: c.stream.data.len(),
-        differences: c.frame_stream_differences(),
+        differences,
+        identical: differences == 0,
         error,
         diff: args.diff.clone(),
     })

@@ -16,6 +16,9 @@ pub struct Args {
     /// Plan the same layers for an input this many columns wide (same height).
     #[arg(long, value_name = "W")]
     pub width: Option<usize>,
+    /// Print the report as one JSON object (schema scanline/info/1, see docs/json.md).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Runs `scanline info`.
@@ -28,7 +31,7 @@ pub struct Args {
 /// ```
 /// use scanline_host::command::info::{Args, execute};
 /// let model = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/tflite/n3_mini/model.tflite");
-/// let report = execute(&Args { model: model.into(), width: Some(320) }).unwrap();
+/// let report = execute(&Args { model: model.into(), width: Some(320), json: false }).unwrap();
 /// assert_eq!(report.summary.input.width, 320);
 /// assert!(report.to_string().contains("streaming arena:  24,960 bytes"));
 /// ```

@@ -6,9 +6,11 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use scanline::Shape;
+use serde::Serialize;
 
 use super::{InputArgs, digest_line};
 use crate::engine::Engine;
+use crate::json::{self, Schema};
 use crate::network::Network;
 use crate::output::OutputFormat;
 use crate::{Error, Result};
@@ -38,14 +40,25 @@ pub struct Args {
     /// Input options.
     #[command(flatten)]
     pub input_args: InputArgs,
+    /// Print the report as one JSON object (schema scanline/run/1, see docs/json.md).
+    #[arg(long)]
+    pub json: bool,
 }
 
-/// What `scanline run` did.
-#[derive(Debug, Clone, PartialEq)]
+/// What `scanline run` did; `serde` gives its `scanline/run/1` JSON form.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
+    /// The model file.
+    #[serde(serialize_with = "json::path")]
+    pub model: PathBuf,
+    /// The input file.
+    #[serde(serialize_with = "json::path")]
+    pub input: PathBuf,
     /// Where the output went, if it was written.
+    #[serde(serialize_with = "json::option_path")]
     pub output: Option<PathBuf>,
     /// The output's shape.
+    #[serde(serialize_with = "json::shape")]
     pub shape: Shape,
     /// Its element type (`int8` or `float32`).
     pub dtype: &'static str,
@@ -54,7 +67,12 @@ pub struct Report {
     /// Wall time of the engine alone, in milliseconds.
     pub millis: f64,
     /// FNV-1a 32 of the int8 output, if asked for.
+    #[serde(serialize_with = "json::digest")]
     pub digest: Option<u32>,
+}
+
+impl Schema for Report {
+    const SCHEMA: &'static str = "scanline/run/1";
 }
 
 impl fmt::Display for Report {
@@ -111,6 +129,8 @@ pub fn execute(args: &Args) -> Result<Report> {
         output.save(path)?;
     }
     Ok(Report {
+        model: args.model.clone(),
+        input: args.input.clone(),
         output: args.output.clone(),
         shape: output.shape(),
         dtype: output.dtype(),
