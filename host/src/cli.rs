@@ -20,7 +20,7 @@
 
 use clap::{Parser, Subcommand};
 
-use crate::command::{compare, edges, info, run};
+use crate::command::{compare, edges, info, kernels, run};
 
 /// Exit status of a command that did its work.
 pub const SUCCESS: i32 = 0;
@@ -130,4 +130,13 @@ pub enum Command {
         "scanline compare --model model.tflite --input photo.png --resize --diff diff.png",
     ))]
     Compare(compare::Args),
+    /// List the preset kernels of `edges --kernel`: their matrices and what each is for.
+    ///
+    /// Each preset is a 3x3 integer matrix (divided by the number shown, for the
+    /// blurs); `edges` takes any of these names, or a matrix of your own.
+    #[command(after_help = examples!(
+        "scanline kernels",
+        "scanline edges photo.png --kernel sobel-y",
+    ))]
+    Kernels(kernels::Args),
 }

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::{Result, bail};
 use clap::Parser;
 use scanline_host::cli::{Cli, Command, FAILURE};
-use scanline_host::command::{compare, edges, info, run};
+use scanline_host::command::{compare, edges, info, kernels, run};
 use scanline_host::json::{self, Schema};
 use serde::Serialize;
 
@@ -30,6 +30,7 @@ fn execute(command: Command) -> Result<()> {
         Command::Edges(args) => emit(&edges::execute(&args)?.to_string()),
         Command::Run(args) => print(&run::execute(&args)?, args.json),
         Command::Info(args) => print(&info::execute(&args)?, args.json),
+        Command::Kernels(args) => emit(&kernels::execute(&args).to_string()),
         Command::Compare(args) => {
             let report = compare::execute(&args)?;
             print(&report, args.json)?;
@@ -55,12 +56,12 @@ fn print<R: Display + Serialize + Schema>(report: &R, json: bool) -> Result<()> 
 }
 
 /// The error and its causes on one line, skipping a cause whose text the message
-/// already ends with (the library's errors print their sources themselves).
+/// already holds (the library's errors print their sources themselves).
 fn one_line(e: &anyhow::Error) -> String {
     let mut line = String::new();
     for cause in e.chain() {
         let text = cause.to_string();
-        if line.ends_with(&text) {
+        if line.contains(&text) {
             continue;
         }
         if !line.is_empty() {

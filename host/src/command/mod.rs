@@ -5,6 +5,7 @@
 pub mod compare;
 pub mod edges;
 pub mod info;
+pub mod kernels;
 pub mod run;
 
 use std::path::PathBuf;
