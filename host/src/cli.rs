@@ -20,7 +20,7 @@
 
 use clap::{Parser, Subcommand};
 
-use crate::command::{compare, edges, info, kernels, run};
+use crate::command::{compare, edges, features, info, kernels, run};
 
 /// Exit status of a command that did its work.
 pub const SUCCESS: i32 = 0;
@@ -130,6 +130,21 @@ pub enum Command {
         "scanline compare --model model.tflite --input photo.png --resize --diff diff.png",
     ))]
     Compare(compare::Args),
+    /// Draw every channel of a layer's output as a grid of feature maps.
+    ///
+    /// Runs the model on the input (the same inputs as run) up to the layer and
+    /// draws each output channel as a tile, coloured with viridis over its own
+    /// range (written under it), titled with its channel; the heading names the
+    /// layer. The layer is given by its operator index as `scanline info` prints
+    /// it; without --layer, the last layer. --all writes one grid per layer,
+    /// named after it (GRID-03-conv2d.png). The values are the int8 engine's,
+    /// dequantized: exactly what the model computes at that layer.
+    #[command(after_help = examples!(
+        "scanline features --model model.tflite --input photo.png -o grid.png",
+        "scanline features --model model.tflite --input photo.png --resize -o grid.png --layer 0",
+        "scanline features --model model.tflite --input input.npy -o maps/grid.png --all",
+    ))]
+    Features(features::Args),
     /// List the preset kernels of `edges --kernel`: their matrices and what each is for.
     ///
     /// Each preset is a 3x3 integer matrix (divided by the number shown, for the

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::{Result, bail};
 use clap::Parser;
 use scanline_host::cli::{Cli, Command, FAILURE};
-use scanline_host::command::{compare, edges, info, kernels, run};
+use scanline_host::command::{compare, edges, features, info, kernels, run};
 use scanline_host::json::{self, Schema};
 use serde::Serialize;
 
@@ -30,6 +30,7 @@ fn execute(command: Command) -> Result<()> {
         Command::Edges(args) => emit(&edges::execute(&args)?.to_string()),
         Command::Run(args) => print(&run::execute(&args)?, args.json),
         Command::Info(args) => print(&info::execute(&args)?, args.json),
+        Command::Features(args) => emit(&features::execute(&args)?.to_string()),
         Command::Kernels(args) => emit(&kernels::execute(&args).to_string()),
         Command::Compare(args) => {
             let report = compare::execute(&args)?;

@@ -4,6 +4,7 @@
 
 pub mod compare;
 pub mod edges;
+pub mod features;
 pub mod info;
 pub mod kernels;
 pub mod run;
@@ -15,8 +16,9 @@ use scanline::pixel::{GrayRule, PixelFormat};
 use crate::input::{InputOptions, Raw};
 use crate::{Error, Result};
 
-/// The input options `run` and `compare` share: resizing, raw frames, gray rule.
-#[derive(Debug, Clone, clap::Args)]
+/// The input options `run`, `compare` and `features` share: resizing, raw
+/// frames, gray rule.
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct InputArgs {
     /// Resize an image input to the model's input size (bilinear).
     #[arg(long)]
