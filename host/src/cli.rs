@@ -20,7 +20,7 @@
 
 use clap::{Parser, Subcommand};
 
-use crate::command::{compare, edges, features, info, kernels, run};
+use crate::command::{batch, compare, edges, features, info, kernels, run};
 
 /// Exit status of a command that did its work.
 pub const SUCCESS: i32 = 0;
@@ -40,6 +40,7 @@ macro_rules! examples {
         )
     };
 }
+pub(crate) use examples;
 
 /// scanline: the front of a CNN (convolution, ReLU, max-pooling) in int8, bit-exact
 /// with TensorFlow Lite, from a whole photo on the PC to one camera line at a time
@@ -145,6 +146,21 @@ pub enum Command {
         "scanline features --model model.tflite --input input.npy -o maps/grid.png --all",
     ))]
     Features(features::Args),
+    /// Run edges, run or compare over many inputs, in parallel, into one folder.
+    ///
+    /// INPUT: files, folders (their image files, and .npy for run and compare;
+    /// every file with --pixel-format) or glob patterns. Each input gets the same
+    /// options and one output in -o DIR, named after it. An input that fails is
+    /// reported by name and skipped; the summary gives the inputs done and failed
+    /// and the time, and the exit status is 1 if any failed. A progress bar is
+    /// shown on standard error when standard output is a terminal.
+    #[command(after_help = examples!(
+        "scanline batch edges photos/ -o edges/ --kernel sobel-x --pool 2",
+        "scanline batch run 'photos/*.png' -o out/ --model model.tflite --resize",
+        "scanline batch run frames/ -o out/ --model model.tflite --pixel-format yuyv --width 320 --digest --json",
+        "scanline batch compare inputs/ -o diffs/ --model model.tflite --json",
+    ))]
+    Batch(batch::Args),
     /// List the preset kernels of `edges --kernel`: their matrices and what each is for.
     ///
     /// Each preset is a 3x3 integer matrix (divided by the number shown, for the

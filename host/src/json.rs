@@ -24,6 +24,7 @@ use std::path::Path;
 use scanline::{Quant, Shape};
 use serde::Serialize;
 use serde::ser::{SerializeStruct, Serializer};
+use serde_json::value::RawValue;
 
 use crate::Result;
 
@@ -53,17 +54,14 @@ pub fn document<T: Serialize + Schema>(report: &T) -> Result<String> {
     })?)
 }
 
-/// The report as a JSON value (the object [`document`] writes), to nest it in
-/// another document (`scanline batch --json` does).
+/// The report's [`document`] as raw JSON, to nest it unchanged in another
+/// document (`scanline batch --json` does).
 ///
 /// # Errors
 ///
 /// As [`document`].
-pub fn value<T: Serialize + Schema>(report: &T) -> Result<serde_json::Value> {
-    Ok(serde_json::to_value(Document {
-        schema: T::SCHEMA,
-        report,
-    })?)
+pub fn raw<T: Serialize + Schema>(report: &T) -> Result<Box<RawValue>> {
+    Ok(RawValue::from_string(document(report)?)?)
 }
 
 /// A shape as `[height, width, channels]`.
@@ -97,6 +95,14 @@ pub fn quant<S: Serializer>(q: &Quant, ser: S) -> std::result::Result<S::Ok, S::
 /// A path as a string (lossy for paths that are not UTF-8).
 pub fn path<P: AsRef<Path>, S: Serializer>(p: P, ser: S) -> std::result::Result<S::Ok, S::Error> {
     ser.serialize_str(&p.as_ref().to_string_lossy())
+}
+
+/// A list of paths as an array of strings.
+pub fn paths<S: Serializer>(
+    paths: &[std::path::PathBuf],
+    ser: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    ser.collect_seq(paths.iter().map(|p| p.to_string_lossy()))
 }
 
 /// An optional path as a string or `null`.

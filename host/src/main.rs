@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::{Result, bail};
 use clap::Parser;
 use scanline_host::cli::{Cli, Command, FAILURE};
-use scanline_host::command::{compare, edges, features, info, kernels, run};
+use scanline_host::command::{batch, compare, edges, features, info, kernels, run};
 use scanline_host::json::{self, Schema};
 use serde::Serialize;
 
@@ -27,10 +27,18 @@ fn main() -> ExitCode {
 
 fn execute(command: Command) -> Result<()> {
     match command {
-        Command::Edges(args) => emit(&edges::execute(&args)?.to_string()),
+        Command::Edges(args) => print(&edges::execute(&args)?, args.json),
         Command::Run(args) => print(&run::execute(&args)?, args.json),
         Command::Info(args) => print(&info::execute(&args)?, args.json),
         Command::Features(args) => emit(&features::execute(&args)?.to_string()),
+        Command::Batch(args) => {
+            let summary = batch::execute(&args)?;
+            print(&summary, args.task.common().json)?;
+            if summary.failed > 0 {
+                bail!("{} of {} inputs failed", summary.failed, summary.inputs);
+            }
+            Ok(())
+        }
         Command::Kernels(args) => emit(&kernels::execute(&args).to_string()),
         Command::Compare(args) => {
             let report = compare::execute(&args)?;

@@ -14,27 +14,37 @@ use crate::network::Network;
 use crate::output::OutputFormat;
 use crate::{Error, Result, figure};
 
-/// Arguments of `scanline compare`.
+/// Arguments of `scanline compare`: the input and difference picture of one
+/// comparison, and the [`Options`] that `scanline batch compare` applies to
+/// every input.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
-    /// The model (.tflite).
-    #[arg(long, value_name = "M.tflite")]
-    pub model: PathBuf,
     /// The input: .npy (int8, or float32 for a float-input model), an image
     /// (PNG/JPEG), or a raw camera frame (with --pixel-format and --width).
-    #[arg(long, value_name = "IN")]
+    #[arg(long, value_name = "IN", display_order = 1)]
     pub input: PathBuf,
     /// Also write a picture of |int8 - float| in output LSBs: one tile per output
     /// channel, all coloured over one shared range (0 to the largest error).
-    #[arg(long, value_name = "DIFF.png")]
+    #[arg(long, value_name = "DIFF.png", display_order = 1)]
     pub diff: Option<PathBuf>,
+    /// Print the report as one JSON object (schema scanline/compare/1, see
+    /// docs/json.md).
+    #[arg(long, display_order = 100)]
+    pub json: bool,
+    /// The model and how to read the input.
+    #[command(flatten)]
+    pub options: Options,
+}
+
+/// The options of `scanline compare` that do not depend on the input.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Options {
+    /// The model (.tflite).
+    #[arg(long, value_name = "M.tflite", display_order = 0)]
+    pub model: PathBuf,
     /// Input options.
     #[command(flatten)]
     pub input_args: InputArgs,
-    /// Print the report as one JSON object (schema scanline/compare/1, see
-    /// docs/json.md).
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// What `scanline compare` found; `serde` gives its `scanline/compare/1` JSON
@@ -138,8 +148,8 @@ pub fn execute(args: &Args) -> Result<Report> {
             diff.display()
         )));
     }
-    let options = args.input_args.options()?;
-    let net = Network::load(&args.model)?;
+    let options = args.options.input_args.options()?;
+    let net = Network::load(&args.options.model)?;
     let input = net.input_from_file(&args.input, &options)?;
     let c = net.compare(&input)?;
     let error = c.error()?;
@@ -148,7 +158,7 @@ pub fn execute(args: &Args) -> Result<Report> {
         figure::save(path, &c.diff_picture()?)?;
     }
     Ok(Report {
-        model: args.model.clone(),
+        model: args.options.model.clone(),
         input: args.input.clone(),
         shape: c.stream.shape,
         quant: c.quant,

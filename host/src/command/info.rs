@@ -17,7 +17,7 @@ pub struct Args {
     #[arg(long, value_name = "W")]
     pub width: Option<usize>,
     /// Print the report as one JSON object (schema scanline/info/1, see docs/json.md).
-    #[arg(long)]
+    #[arg(long, display_order = 100)]
     pub json: bool,
 }
 

@@ -2,6 +2,7 @@
 //! (clap), its work, and the report it prints — so that everything the binary
 //! does can be called and tested without it. `main.rs` only parses and prints.
 
+pub mod batch;
 pub mod compare;
 pub mod edges;
 pub mod features;
