@@ -1,5 +1,5 @@
 //! Cli: the `scanline` command line as a clap definition — the binary parses it,
-//! `scanline completions` and `cargo xtask man` read it.
+//! `scanline completions` ([`completions`]) and `cargo xtask man` read it.
 //!
 //! Every subcommand's `--help` ends with examples. Exit status: [`SUCCESS`] (0),
 //! [`FAILURE`] (1: the work failed — an unreadable file, an unsupported model,
@@ -18,7 +18,8 @@
 //! assert!(Cli::command().get_subcommands().all(|c| c.get_after_help().is_some()));
 //! ```
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
+use clap_complete::Shell;
 
 use crate::command::{batch, compare, edges, features, info, kernels, run};
 
@@ -170,4 +171,38 @@ pub enum Command {
         "scanline edges photo.png --kernel sobel-y",
     ))]
     Kernels(kernels::Args),
+    /// Print a shell completion script for scanline.
+    ///
+    /// Load it in the running shell, or install it where the shell looks for
+    /// completions (for bash: ~/.local/share/bash-completion/completions/scanline;
+    /// for zsh: a file _scanline in a folder of $fpath; for fish:
+    /// ~/.config/fish/completions/scanline.fish; for PowerShell: your $PROFILE).
+    #[command(after_help = examples!(
+        "scanline completions bash > ~/.local/share/bash-completion/completions/scanline",
+        "scanline completions zsh > ~/.zfunc/_scanline",
+        "scanline completions fish > ~/.config/fish/completions/scanline.fish",
+        "scanline completions powershell >> $PROFILE",
+    ))]
+    Completions(CompletionsArgs),
+}
+
+/// Arguments of `scanline completions`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell: bash, zsh, fish, powershell (or elvish).
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+/// The completion script of `scanline` for `shell`.
+///
+/// ```
+/// use clap_complete::Shell;
+/// let script = String::from_utf8(scanline_host::cli::completions(Shell::Bash)).unwrap();
+/// assert!(script.contains("scanline"));
+/// ```
+pub fn completions(shell: Shell) -> Vec<u8> {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "scanline", &mut script);
+    script
 }

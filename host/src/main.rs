@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 use clap::Parser;
-use scanline_host::cli::{Cli, Command, FAILURE};
+use scanline_host::cli::{self, Cli, Command, FAILURE};
 use scanline_host::command::{batch, compare, edges, features, info, kernels, run};
 use scanline_host::json::{self, Schema};
 use serde::Serialize;
@@ -39,6 +39,7 @@ fn execute(command: Command) -> Result<()> {
             }
             Ok(())
         }
+        Command::Completions(args) => emit(&String::from_utf8_lossy(&cli::completions(args.shell))),
         Command::Kernels(args) => emit(&kernels::execute(&args).to_string()),
         Command::Compare(args) => {
             let report = compare::execute(&args)?;

@@ -1,10 +1,11 @@
 //! xtask: scanline's project automation, run as `cargo xtask <task>`; std only.
 //!
-//! One file per task (`test.rs`, `bench.rs`); `stage.rs` runs, times and
+//! One file per task (`test.rs`, `bench.rs`, `man.rs`); `stage.rs` runs, times and
 //! summarizes the stages of a task; `tidy.rs` holds repository checks that run
 //! as ordinary tests under `cargo test --workspace`.
 
 mod bench;
+mod man;
 mod stage;
 mod test;
 #[cfg(test)]
@@ -24,6 +25,7 @@ tasks:
                         --no-install: never run `rustup target/component add`;
                         a missing target or component is then a failure.
   bench [-- ARGS...]    cargo bench -p scanline-host [-- ARGS...]
+  man                   the scanline manual pages (clap_mangen) into target/man/
   help                  this text
 ";
 
@@ -40,6 +42,7 @@ fn main() -> ExitCode {
         }
         Some("test") => test::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
+        Some("man") => man::run(&args[1..]),
         Some(other) => {
             eprint!("xtask: unknown task `{other}`\n\n{USAGE}");
             ExitCode::from(2)
