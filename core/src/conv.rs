@@ -1,6 +1,7 @@
 //! Conv: 2-D convolution (`CONV_2D`, `tf.nn.conv2d`) as a row kernel, with
 //! per-channel requantization and fused activation.
 
+use crate::exec::Exec;
 use crate::filter::{Filter, Strides, WeightLayout};
 use crate::geometry::MAX_KERNEL;
 use crate::quant::clamp_i8;
@@ -134,6 +135,24 @@ impl Conv2d<'_> {
     /// window has at most [`WINDOW`] values, else pixel by pixel. All sum the same
     /// products.
     pub fn compute_row<R: Rows + ?Sized>(
+        &self,
+        rows: &R,
+        input: Shape,
+        oy: usize,
+        out: &mut [i8],
+        exec: Exec,
+    ) {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(avx2) = crate::avx2::Avx2::of(exec.kernels) {
+            return avx2.conv(self, rows, input, oy, out, exec.rounding);
+        }
+        self.row(rows, input, oy, out, exec.rounding);
+    }
+
+    /// [`Conv2d::compute_row`] with the portable kernels (inlined into the other
+    /// kernel sets' builds of it).
+    #[inline(always)]
+    pub(crate) fn row<R: Rows + ?Sized>(
         &self,
         rows: &R,
         input: Shape,
@@ -364,6 +383,246 @@ impl Conv2d<'_> {
                 let v = rq.mult.apply(acc, rounding) + self.output.zero_point;
                 out[ox * co + oc] = clamp_i8(v, lo, hi);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Hand-worked rows. Scales of 1 (input, weights, output) make the
+    //! requantization the identity (real multiplier 1: `M = 2^30, shift = 1`), so an
+    //! output is its accumulator plus the output zero point, clamped.
+
+    use super::*;
+    use crate::pattern::{Image, assert_pattern, image, run};
+    use crate::{Axis, Layer, Padding};
+
+    const ONE: Quant = Quant::new(1.0, 0);
+
+    /// A 1-channel convolution with scale-1 quantization and no activation.
+    fn gray(window: Window, weights: &[i8]) -> Conv2d<'_> {
+        Conv2d {
+            in_channels: 1,
+            out_channels: 1,
+            window,
+            weights,
+            layout: WeightLayout::Ohwi,
+            bias: None,
+            requant: Requantization::WeightScales(Values::Slice(&[1.0])),
+            input: ONE,
+            output: ONE,
+            activation: Activation::None,
+        }
+    }
+
+    /// A 3x3 kernel reading the window's top-left and bottom-right corners.
+    fn corners() -> Vec<i8> {
+        #[rustfmt::skip]
+        let kernel = image(&[&[
+            "1 0 0",
+            "0 0 0",
+            "0 0 1",
+        ]]);
+        kernel.1
+    }
+
+    /// `conv` over `input`, rounding twice (TFLite's default).
+    fn conv_rows(conv: Conv2d<'_>, input: &Image) -> Image {
+        run(&Layer::Conv2d(conv), Rounding::Double, input)
+    }
+
+    #[test]
+    fn same_padding_reads_nothing_outside_and_the_kernel_is_not_flipped() {
+        // Kernel taps top-left (1) and bottom-right (2): out(y, x) =
+        // in(y-1, x-1) + 2 * in(y+1, x+1), a tap outside the image adding nothing
+        // (TF's conv2d is a correlation: no flip).
+        let input = image(&[&[
+            " 1  2  3  4", //
+            " 5  6  7  8",
+            " 9 10 11 12",
+        ]]);
+        #[rustfmt::skip]
+        let kernel = image(&[&[
+            "1 0 0",
+            "0 0 0",
+            "0 0 2",
+        ]]);
+        let conv = gray(Window::square(3, 1, Padding::Same), &kernel.1);
+        assert_pattern(
+            &conv_rows(conv, &input),
+            &[&[
+                // row 0: nothing above; 2 * row 1 shifted left, 0 past the right edge
+                "12 14 16  0",
+                // row 1: row 0 shifted right (0 at the left edge) + 2 * row 2 shifted left
+                "20 23 26  3",
+                // row 2: row 1 shifted right; nothing below
+                " 0  5  6  7",
+            ]],
+        );
+    }
+
+    #[test]
+    fn padding_holds_the_input_zero_point_and_the_output_zero_point_is_added() {
+        // A flat image of real value 1 (stored 11 at zero point 10) under a 3x3
+        // box: each output counts the taps inside the image (4 at a corner, 6 on an
+        // edge, 9 inside), then the output zero point -5 is added.
+        let input = image(&[&["11 11 11 11", "11 11 11 11", "11 11 11 11"]]);
+        let conv = Conv2d {
+            input: Quant::new(1.0, 10),
+            output: Quant::new(1.0, -5),
+            ..gray(Window::square(3, 1, Padding::Same), &[1; 9])
+        };
+        assert_pattern(
+            &conv_rows(conv, &input),
+            &[&[
+                "-1  1  1 -1", //
+                " 1  4  4  1",
+                "-1  1  1 -1",
+            ]],
+        );
+    }
+
+    #[test]
+    fn stride_two_same_puts_the_odd_padding_at_the_bottom_right() {
+        // 4 wide, 3x3, stride 2, SAME: 2 outputs, padding total (2-1)*2 + 3 - 4 = 1,
+        // all of it after (none before). Taps top-left and bottom-right:
+        // out(oy, ox) = in(2oy, 2ox) + in(2oy+2, 2ox+2), the second past the
+        // bottom/right edge for the last row/column.
+        let input = image(&[&[
+            " 0  1  2  3", //
+            " 4  5  6  7",
+            " 8  9 10 11",
+            "12 13 14 15",
+        ]]);
+        let kernel = corners();
+        let conv = gray(Window::square(3, 2, Padding::Same), &kernel);
+        assert_pattern(
+            &conv_rows(conv, &input),
+            &[&[
+                "10  2", // 0 + 10, 2 + (past the right edge)
+                " 8 10", // 8 + (past the bottom), 10 + (past both)
+            ]],
+        );
+    }
+
+    #[test]
+    fn stride_two_valid_and_dilation_two_down() {
+        // 5x5, in(y, x) = 10y + x.
+        let input = image(&[&[
+            " 0  1  2  3  4",
+            "10 11 12 13 14",
+            "20 21 22 23 24",
+            "30 31 32 33 34",
+            "40 41 42 43 44",
+        ]]);
+        // 3x3 stride 2 VALID, taps top-left and bottom-right: 2x2 outputs,
+        // out(oy, ox) = in(2oy, 2ox) + in(2oy+2, 2ox+2).
+        let kernel = corners();
+        let strided = gray(Window::square(3, 2, Padding::Valid), &kernel);
+        assert_pattern(
+            &conv_rows(strided, &input),
+            &[&[
+                "22 26", //  0+22,  2+24
+                "62 66", // 20+42, 22+44
+            ]],
+        );
+        // 2x2 taps, dilation 2 down, 1 across (effective 3x2), VALID: 3x4 outputs,
+        // out(y, x) = in(y, x) + in(y+2, x+1) = 20y + 2x + 21.
+        let dilated = Window {
+            height: Axis::new(2, 1, 2),
+            width: Axis::new(2, 1, 1),
+            padding: Padding::Valid,
+        };
+        assert_pattern(
+            &conv_rows(gray(dilated, &[1, 0, 0, 1]), &input),
+            &[&[
+                "21 23 25 27", //
+                "41 43 45 47",
+                "61 63 65 67",
+            ]],
+        );
+    }
+
+    #[test]
+    fn a_multiplier_per_output_channel_and_both_roundings() {
+        // 1x1 conv, one input channel copied to two output channels with real
+        // multipliers 1 (M = 2^30, shift 1) and 1/4 (M = 2^30, shift -1).
+        // Channel 1 is x/4: 6/4 = 1.5 and -6/4 = -1.5 round away from zero under
+        // double rounding, toward +inf under single; 5/4 = 1.25 becomes 2 under
+        // double rounding (SRDHM rounds 2.5 up to 3, then 3/2 = 1.5 to 2), 1 under
+        // single (one rounding of 1.25).
+        let input = image(&[&["6 -6 2 -2 5 -5"]]);
+        let fixed = Requantization::Fixed {
+            multipliers: Values::Slice(&[1 << 30, 1 << 30]),
+            shifts: Values::Slice(&[1, -1]),
+        };
+        let scales = Requantization::WeightScales(Values::Slice(&[1.0, 0.25]));
+        for requant in [fixed, scales] {
+            let conv = Conv2d {
+                out_channels: 2,
+                requant,
+                ..gray(Window::square(1, 1, Padding::Valid), &[1, 1])
+            };
+            assert_pattern(
+                &conv_rows(conv, &input),
+                &[&["6 -6 2 -2 5 -5"], &["2 -2 1 -1 2 -1"]],
+            );
+            assert_pattern(
+                &run(&Layer::Conv2d(conv), Rounding::Single, &input),
+                &[&["6 -6 2 -2 5 -5"], &["2 -1 1  0 1 -1"]],
+            );
+        }
+    }
+
+    #[test]
+    fn fused_relu6_clamps_to_zero_and_six_in_output_units() {
+        // Output scale 1/2, zero point -100: q = 2 * acc - 100 (multiplier 2:
+        // M = 2^30, shift 2), clamped by ReLU6 to [zp, zp + round(6 / 0.5)] =
+        // [-100, -88], the reals 0 and 6.
+        let input = image(&[&["-3 0 1 3 6 50"]]);
+        let conv = Conv2d {
+            output: Quant::new(0.5, -100),
+            activation: Activation::Relu6,
+            ..gray(Window::square(1, 1, Padding::Valid), &[1])
+        };
+        assert_pattern(
+            &conv_rows(conv, &input),
+            // 2*acc - 100: -106 -100 -98 -94 -88 0
+            &[&["-100 -100 -98 -94 -88 -88"]],
+        );
+    }
+
+    #[test]
+    fn several_input_channels_both_layouts_and_a_bias() {
+        // Two input channels a, b; 1x1 kernel; out0 = 2a - b + 7, out1 = a + b.
+        // OHWI lists the weights output channel by output channel, HWIO input
+        // channel by input channel.
+        let input = image(&[&["1 2 3", "4 5 6"], &["10 20 30", "0 -1 -2"]]);
+        for (layout, weights) in [
+            (WeightLayout::Ohwi, [2, -1, 1, 1]),
+            (WeightLayout::Hwio, [2, 1, -1, 1]),
+        ] {
+            let conv = Conv2d {
+                in_channels: 2,
+                out_channels: 2,
+                layout,
+                bias: Some(Values::Slice(&[7, 0])),
+                requant: Requantization::WeightScales(Values::Slice(&[1.0])),
+                ..gray(Window::square(1, 1, Padding::Valid), &weights)
+            };
+            assert_pattern(
+                &conv_rows(conv, &input),
+                &[
+                    &[
+                        "-1 -9 -17", // 2-10+7, 4-20+7, 6-30+7
+                        "15 18  21", // 8-0+7, 10+1+7, 12+2+7
+                    ],
+                    &[
+                        "11 22 33", //
+                        " 4  4  4",
+                    ],
+                ],
+            );
         }
     }
 }

@@ -263,8 +263,17 @@ mod tests {
         let mut q = [0i8; 1];
         let mut s = [0f32; 1];
         let one = Filter::new(1, 1, 1, 1);
-        assert!(quantize_weights(&[f32::NAN], one, WeightLayout::Hwio, &mut q, &mut s).is_err());
-        assert!(quantize_weights(&[1.0, 2.0], one, WeightLayout::Hwio, &mut q, &mut s).is_err());
+        assert_eq!(
+            quantize_weights(&[f32::NAN], one, WeightLayout::Hwio, &mut q, &mut s),
+            Err(Error::invalid(
+                Param::Weights,
+                "every weight must be finite"
+            ))
+        );
+        assert_eq!(
+            quantize_weights(&[1.0, 2.0], one, WeightLayout::Hwio, &mut q, &mut s),
+            Err(Error::length(Param::Weights, 1, 2))
+        );
     }
 
     #[test]
@@ -307,8 +316,18 @@ mod tests {
         assert_eq!(b(&[-2.5], 1.0, &[1.0]).unwrap(), vec![-3]);
         assert_eq!(b(&[1e30], 1.0, &[1.0]).unwrap(), vec![i32::MAX]);
         assert_eq!(b(&[-1e30], 1.0, &[1.0]).unwrap(), vec![-i32::MAX]);
-        assert!(b(&[1.0, 2.0], 1.0, &[1.0, 2.0, 3.0]).is_err());
-        assert!(b(&[1.0], 0.0, &[1.0]).is_err());
+        // Three scales for two biases.
+        assert_eq!(
+            b(&[1.0, 2.0], 1.0, &[1.0, 2.0, 3.0]),
+            Err(Error::length(Param::WeightScales, 2, 3))
+        );
+        assert_eq!(
+            b(&[1.0], 0.0, &[1.0]),
+            Err(Error::invalid(
+                Param::Bias,
+                "every bias and its scale input_scale * weight_scale must be finite (scale > 0)"
+            ))
+        );
     }
 
     #[test]
@@ -322,6 +341,11 @@ mod tests {
         assert_eq!(q.zero_point, -64);
         assert_eq!(q.scale, (4.0f64 / 255.0) as f32);
         assert_eq!(q.dequantize(q.zero_point as i8), 0.0);
-        assert!(choose_quant(f32::NAN, 1.0).is_err());
+        let bad = Err(Error::invalid(
+            Param::OutputQuant,
+            "the range must be a finite interval, min <= max",
+        ));
+        assert_eq!(choose_quant(f32::NAN, 1.0), bad);
+        assert_eq!(choose_quant(1.0, 0.0), bad);
     }
 }

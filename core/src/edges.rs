@@ -257,24 +257,25 @@ mod tests {
     #[test]
     fn bad_parameters_name_them() {
         let k = Kernel::preset(Preset::Laplacian8);
-        assert!(matches!(
-            EdgeModel::new(k, 2, None),
-            Err(Error::Invalid {
-                param: Param::InChannels,
-                ..
-            })
-        ));
-        assert!(matches!(
-            EdgeModel::new(k, 1, Some(0)),
-            Err(Error::Invalid {
-                param: Param::Pool,
-                ..
-            })
-        ));
+        assert_eq!(
+            EdgeModel::new(k, 2, None).unwrap_err(),
+            Error::invalid(
+                Param::InChannels,
+                "the edge model takes 1 (gray) or 3 (colour) channels"
+            )
+        );
+        assert_eq!(
+            EdgeModel::new(k, 1, Some(0)).unwrap_err(),
+            Error::invalid(Param::Pool, "must be in 1..=255")
+        );
+        // An 8x8 pool (layer 2, after conv and ReLU) finds no window in 4x4.
         let e = EdgeModel::new(k, 1, Some(8)).unwrap();
-        assert!(matches!(
-            e.model(4, 4),
-            Err(Error::EmptyOutput { layer: Some(2), .. })
-        ));
+        assert_eq!(
+            e.model(4, 4).unwrap_err(),
+            Error::EmptyOutput {
+                layer: Some(2),
+                input: Shape::new(4, 4, 1)
+            }
+        );
     }
 }

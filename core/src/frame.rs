@@ -1,5 +1,6 @@
 //! Frame: the full-frame engine, running row kernels over whole tensors in memory.
 
+use crate::exec::Exec;
 use crate::rows::Tensor;
 use crate::{Error, Layer, Model, Param, Result, Rounding, Shape};
 
@@ -27,6 +28,17 @@ pub fn run_layer(
     input_shape: Shape,
     output: &mut [i8],
 ) -> Result<Shape> {
+    run_layer_with(layer, Exec::portable(rounding), input, input_shape, output)
+}
+
+/// [`run_layer`] with a kernel set: the same bytes, other instructions.
+pub fn run_layer_with(
+    layer: &Layer<'_>,
+    exec: Exec,
+    input: &[i8],
+    input_shape: Shape,
+    output: &mut [i8],
+) -> Result<Shape> {
     let out_shape = layer.output_shape(input_shape)?;
     let rows = Tensor::new(input, input_shape).ok_or(Error::length(
         Param::Row,
@@ -36,10 +48,7 @@ pub fn run_layer(
     if output.len() < out_shape.len() {
         return Err(Error::length(Param::Output, out_shape.len(), output.len()));
     }
-    let n = out_shape.row_len();
-    for (oy, row) in output[..out_shape.len()].chunks_exact_mut(n).enumerate() {
-        layer.compute_row(&rows, input_shape, oy, row, rounding);
-    }
+    layer.compute_rows(&rows, input_shape, 0, &mut output[..out_shape.len()], exec);
     Ok(out_shape)
 }
 
@@ -77,14 +86,14 @@ pub fn run(model: &Model<'_>, input: &[i8], output: &mut [i8], scratch: &mut [i8
         } else {
             1
         };
-        let r = model.rounding();
+        let r = model.exec();
         let res = match (cur, next) {
-            (0, 1) => run_layer(layer, r, input, shape, a),
-            (0, _) => run_layer(layer, r, input, shape, output),
-            (1, 2) => run_layer(layer, r, &a[..len], shape, b),
-            (1, _) => run_layer(layer, r, &a[..len], shape, output),
-            (2, 1) => run_layer(layer, r, &b[..len], shape, a),
-            _ => run_layer(layer, r, &b[..len], shape, output),
+            (0, 1) => run_layer_with(layer, r, input, shape, a),
+            (0, _) => run_layer_with(layer, r, input, shape, output),
+            (1, 2) => run_layer_with(layer, r, &a[..len], shape, b),
+            (1, _) => run_layer_with(layer, r, &a[..len], shape, output),
+            (2, 1) => run_layer_with(layer, r, &b[..len], shape, a),
+            _ => run_layer_with(layer, r, &b[..len], shape, output),
         };
         res.map_err(|e| e.at_layer(i))?;
         cur = next;

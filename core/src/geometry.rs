@@ -322,20 +322,26 @@ mod tests {
             width: Axis::new(3, 1, 1),
             padding: Padding::Same,
         };
-        assert!(matches!(
+        assert_eq!(
             w.validate(16),
-            Err(Error::Invalid {
-                param: Param::StrideHeight,
-                ..
-            })
-        ));
+            Err(Error::invalid(Param::StrideHeight, "must be in 1..=255"))
+        );
         let w = Window::square(17, 1, Padding::Same);
-        assert!(matches!(
+        assert_eq!(
             w.validate(16),
-            Err(Error::Invalid {
-                param: Param::KernelHeight,
-                ..
-            })
-        ));
+            Err(Error::invalid(
+                Param::KernelHeight,
+                "must be at least 1 and within the supported maximum"
+            ))
+        );
+        let w = Window {
+            height: Axis::new(3, 1, 1),
+            width: Axis::new(3, 1, 256),
+            padding: Padding::Valid,
+        };
+        assert_eq!(
+            w.validate(16),
+            Err(Error::invalid(Param::DilationWidth, "must be in 1..=255"))
+        );
     }
 }

@@ -170,27 +170,26 @@ mod tests {
 
     #[test]
     fn bad_kernels_name_the_kernel() {
-        for (size, taps) in [
-            (2usize, &[1.0f32; 4][..]),
-            (13, &[1.0; 169][..]),
-            (3, &[1.0; 8][..]),
-            (1, &[f32::NAN][..]),
-            (1, &[0.0][..]),
-        ] {
-            let e = Kernel::new(size, taps).unwrap_err();
-            assert!(
-                matches!(
-                    e,
-                    Error::Invalid {
-                        param: Param::Kernel,
-                        ..
-                    } | Error::Length {
-                        param: Param::Kernel,
-                        ..
-                    }
+        let size = Error::invalid(Param::Kernel, "the size must be odd, from 1 to 11");
+        for (n, taps, want) in [
+            (2usize, &[1.0f32; 4][..], size),
+            (13, &[1.0; 169][..], size),
+            (3, &[1.0; 8][..], Error::length(Param::Kernel, 9, 8)),
+            (
+                1,
+                &[f32::NAN][..],
+                Error::invalid(Param::Kernel, "every tap must be finite"),
+            ),
+            (
+                1,
+                &[0.0][..],
+                Error::invalid(
+                    Param::Kernel,
+                    "every tap is zero: the kernel responds to nothing",
                 ),
-                "{size} {e:?}"
-            );
+            ),
+        ] {
+            assert_eq!(Kernel::new(n, taps).unwrap_err(), want, "{n}");
         }
     }
 }

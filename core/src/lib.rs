@@ -39,6 +39,8 @@
 //! ```
 #![cfg_attr(not(test), no_std)]
 
+#[cfg(target_arch = "x86_64")]
+mod avx2;
 pub mod conv;
 pub mod converter;
 #[cfg(feature = "defmt")]
@@ -47,13 +49,15 @@ pub mod depthwise;
 pub mod digest;
 pub mod edges;
 pub mod error;
+pub mod exec;
 pub mod filter;
-mod flatbuffer;
 pub mod frame;
 pub mod geometry;
 pub mod kernel;
 pub mod layer;
 pub mod model;
+#[cfg(test)]
+mod pattern;
 pub mod pixel;
 pub mod pool;
 pub mod preset;

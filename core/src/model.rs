@@ -1,5 +1,6 @@
 //! Model: an ordered chain of layers with its input quantization, validated once.
 
+use crate::exec::{Exec, Kernels};
 use crate::{Error, Layer, Param, Quant, Result, Rounding, Shape};
 
 /// Most layers a model may hold.
@@ -20,6 +21,7 @@ pub struct Model<'a> {
     /// shapes[i] is the input of layer i; the last is the model's output.
     shapes: heapless::Vec<Shape, { MAX_LAYERS + 1 }>,
     rounding: Rounding,
+    kernels: Kernels,
 }
 
 impl<'a> Model<'a> {
@@ -82,6 +84,7 @@ impl<'a> Model<'a> {
             layers: kept,
             shapes,
             rounding,
+            kernels: Kernels::PORTABLE,
         })
     }
 
@@ -118,6 +121,24 @@ impl<'a> Model<'a> {
     /// Requantization rounding.
     pub fn rounding(&self) -> Rounding {
         self.rounding
+    }
+
+    /// The kernel set the engines run this model with ([`Kernels::PORTABLE`]
+    /// unless [`Model::with_kernels`] chose another).
+    pub fn kernels(&self) -> Kernels {
+        self.kernels
+    }
+
+    /// The same model run with `kernels` (every kernel set gives the same bytes).
+    #[must_use]
+    pub fn with_kernels(mut self, kernels: Kernels) -> Self {
+        self.kernels = kernels;
+        self
+    }
+
+    /// Rounding and kernel set together, as the row kernels take them.
+    pub fn exec(&self) -> Exec {
+        Exec::new(self.rounding, self.kernels)
     }
 
     /// Bytes of scratch [`crate::frame::run`] needs: room for the two largest

@@ -1,5 +1,6 @@
 //! Pool: 2-D max-pooling (`MAX_POOL_2D`) as a row kernel; padded cells are ignored.
 
+use crate::exec::Exec;
 use crate::quant::clamp_i8;
 use crate::{Activation, Error, Param, Quant, Result, Rows, Shape, Window};
 
@@ -54,7 +55,25 @@ impl MaxPool2d {
     }
 
     /// Computes output row `oy` into `out`; see [`crate::Conv2d::compute_row`].
-    pub fn compute_row<R: Rows + ?Sized>(&self, rows: &R, input: Shape, oy: usize, out: &mut [i8]) {
+    #[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))]
+    pub fn compute_row<R: Rows + ?Sized>(
+        &self,
+        rows: &R,
+        input: Shape,
+        oy: usize,
+        out: &mut [i8],
+        exec: Exec,
+    ) {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(avx2) = crate::avx2::Avx2::of(exec.kernels) {
+            return avx2.pool(self, rows, input, oy, out);
+        }
+        self.row(rows, input, oy, out);
+    }
+
+    /// [`MaxPool2d::compute_row`] with the portable kernels.
+    #[inline(always)]
+    pub(crate) fn row<R: Rows + ?Sized>(&self, rows: &R, input: Shape, oy: usize, out: &mut [i8]) {
         let win = &self.window;
         let c = input.channels;
         let out_w = win.width.output(input.width, win.padding);
@@ -97,5 +116,62 @@ impl MaxPool2d {
         for v in out.iter_mut() {
             *v = clamp_i8(*v as i32, lo, hi);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Hand-worked rows.
+
+    use super::*;
+    use crate::pattern::{assert_pattern, image, run};
+    use crate::{Layer, Padding, Rounding};
+
+    #[test]
+    fn windows_clipped_at_the_border_ignore_the_padding() {
+        // 3x3, stride 2, SAME on 4x5: 2x3 outputs. Rows: padding 1 in total, after
+        // (windows rows 0-2 and 2-3); columns: 2 in total, one each side (windows
+        // columns 0-1, 1-3, 3-4). Every value is negative: a padded cell counted as
+        // 0 would make every output 0.
+        let input = image(&[&[
+            " -9  -8  -7  -6  -5",
+            " -4  -3  -2  -1 -10",
+            "-20 -30 -40 -50 -60",
+            " -1  -2  -3  -4  -5",
+        ]]);
+        let pool = MaxPool2d {
+            window: Window::square(3, 2, Padding::Same),
+            quant: Quant::new(1.0, 0),
+            activation: Activation::None,
+        };
+        assert_pattern(
+            &run(&Layer::MaxPool(pool), Rounding::Double, &input),
+            &[&[
+                "-3 -1 -1", // rows 0-2: columns 0-1, 1-3, 3-4
+                "-1 -2 -4", // rows 2-3: the same columns
+            ]],
+        );
+    }
+
+    #[test]
+    fn channels_pool_apart_and_a_fused_relu6_clamps() {
+        // 2x2, stride 2, VALID; scale 0.5, zero point -5: ReLU6 keeps
+        // [-5, -5 + round(6 / 0.5)] = [-5, 7].
+        let input = image(&[
+            &["-20 -10 3 9", "-30 -6 8 20"], // channel 0
+            &["1 2 3 4", "-1 -2 -3 -4"],     // channel 1
+        ]);
+        let pool = MaxPool2d {
+            window: Window::square(2, 2, Padding::Valid),
+            quant: Quant::new(0.5, -5),
+            activation: Activation::Relu6,
+        };
+        assert_pattern(
+            &run(&Layer::MaxPool(pool), Rounding::Double, &input),
+            &[
+                &["-5 7"], // max -6 clamped up to -5, max 20 clamped down to 7
+                &["2 4"],
+            ],
+        );
     }
 }

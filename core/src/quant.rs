@@ -527,9 +527,19 @@ mod tests {
 
     #[test]
     fn quant_validation() {
-        assert!(Quant::new(0.0, 0).validate(Param::InputQuant).is_err());
-        assert!(Quant::new(f32::NAN, 0).validate(Param::InputQuant).is_err());
-        assert!(Quant::new(1.0, 128).validate(Param::InputQuant).is_err());
-        assert!(Quant::new(1.0, -128).validate(Param::InputQuant).is_ok());
+        let scale = Err(Error::invalid(
+            Param::OutputQuant,
+            "scale must be finite and > 0",
+        ));
+        assert_eq!(Quant::new(0.0, 0).validate(Param::OutputQuant), scale);
+        assert_eq!(Quant::new(f32::NAN, 0).validate(Param::OutputQuant), scale);
+        assert_eq!(
+            Quant::new(1.0, 128).validate(Param::InputQuant),
+            Err(Error::invalid(
+                Param::InputQuant,
+                "zero point must be in -128..=127"
+            ))
+        );
+        assert_eq!(Quant::new(1.0, -128).validate(Param::InputQuant), Ok(()));
     }
 }

@@ -1,6 +1,7 @@
 //! Relu: standalone int8 RELU / RELU6, requantizing from the input to the output
 //! quantization as TFLite does.
 
+use crate::exec::Exec;
 use crate::quant::clamp_i8;
 use crate::{Activation, Error, Multiplier, Param, Quant, Result, Rounding, Rows, Shape};
 
@@ -67,8 +68,9 @@ impl Relu {
         input: Shape,
         oy: usize,
         out: &mut [i8],
-        rounding: Rounding,
+        exec: Exec,
     ) {
+        let rounding = exec.rounding;
         let (lo, hi) = self.activation.bounds(self.output);
         let m = self.multiplier(rounding);
         let Some(row) = rows.row(oy as isize) else {
@@ -78,5 +80,56 @@ impl Relu {
             let v = self.output.zero_point + m.apply(x as i32 - self.input.zero_point, rounding);
             *o = clamp_i8(v, lo, hi);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Hand-worked rows.
+
+    use super::*;
+    use crate::Layer;
+    use crate::pattern::{assert_pattern, image, run};
+
+    #[test]
+    fn relu_and_relu6_requantize_then_clamp() {
+        // Input scale 0.5, zero point 10; output scale 0.25, zero point -20: the
+        // ratio is 2 (M = 2^30, shift 2), q = -20 + 2 * (x - 10).
+        // x:               -128    0   10   11   15   30  127
+        // 2 * (x - 10) - 20: -296 -40  -20  -18  -10   20  214
+        // ReLU keeps [-20, 127] (the real 0 is q = -20); ReLU6 keeps
+        // [-20, -20 + round(6 / 0.25)] = [-20, 4].
+        let input = image(&[&["-128 0 10 11 15 30 127"]]);
+        let (q_in, q_out) = (Quant::new(0.5, 10), Quant::new(0.25, -20));
+        for (activation, want) in [
+            (Activation::Relu, "-20 -20 -20 -18 -10 20 127"),
+            (Activation::Relu6, "-20 -20 -20 -18 -10  4   4"),
+        ] {
+            let relu = Relu {
+                activation,
+                input: q_in,
+                output: q_out,
+            };
+            for rounding in [Rounding::Double, Rounding::Single] {
+                assert_pattern(&run(&Layer::Relu(relu), rounding, &input), &[&[want]]);
+            }
+        }
+    }
+
+    #[test]
+    fn a_standalone_activation_is_relu_or_relu6() {
+        let q = Quant::new(1.0, 0);
+        let relu = Relu {
+            activation: Activation::ReluN1To1,
+            input: q,
+            output: q,
+        };
+        assert_eq!(
+            relu.output_shape(Shape::new(1, 1, 1)),
+            Err(Error::invalid(
+                Param::Layers,
+                "a standalone activation must be ReLU or ReLU6"
+            ))
+        );
     }
 }

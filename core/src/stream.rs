@@ -112,8 +112,9 @@
 //! # Ok::<(), scanline::stream::PushError<Error>>(())
 //! ```
 
+use crate::exec::Exec;
 use crate::model::MAX_LAYERS;
-use crate::{Axis, Error, Layer, Model, Param, Rounding, Rows, Shape};
+use crate::{Axis, Error, Layer, Model, Param, Rows, Shape};
 
 /// Where the output rows of a [`Pipeline`] go.
 ///
@@ -503,7 +504,7 @@ impl<'p, 'a> Pipeline<'p, 'a> {
             .into());
         }
         let layers = self.model.layers();
-        let rounding = self.model.rounding();
+        let rounding = self.model.exec();
         let y = self.pushed;
         if y == 0 {
             // Outputs whose every tap is padding depend on no row: emit them now.
@@ -568,7 +569,7 @@ impl<'p, 'a> Pipeline<'p, 'a> {
 fn feed<S: Sink + ?Sized>(
     stages: &mut [Stage],
     layers: &[Layer<'_>],
-    rounding: Rounding,
+    rounding: Exec,
     newest: Option<(usize, &[i8])>,
     arena: &mut [i8],
     sink: &mut S,

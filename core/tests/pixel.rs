@@ -130,22 +130,29 @@ fn lengths_and_formats_are_checked() {
             found: 5
         })
     );
-    assert!(matches!(
+    assert_eq!(
         LineConverter::new(PixelFormat::Gray8, Shape::new(1, 2, 2), Q),
         Err(Error::Invalid {
+            layer: None,
             param: Param::InChannels,
-            ..
+            reason: "camera pixels feed models with 1 (gray) or 3 (RGB) input channels",
         })
-    ));
-    assert!(matches!(
+    );
+    assert_eq!(
         LineConverter::new(PixelFormat::Yuyv, Shape::new(1, 3, 1), Q),
         Err(Error::Invalid {
+            layer: None,
             param: Param::PixelFormat,
-            ..
+            reason: "YUYV sends pixel pairs: the width must be even",
         })
-    ));
-    assert!(
-        LineConverter::new(PixelFormat::Gray8, Shape::new(1, 3, 1), Quant::new(0.0, 0)).is_err()
+    );
+    assert_eq!(
+        LineConverter::new(PixelFormat::Gray8, Shape::new(1, 3, 1), Quant::new(0.0, 0)),
+        Err(Error::Invalid {
+            layer: None,
+            param: Param::InputQuant,
+            reason: "scale must be finite and > 0",
+        })
     );
 }
 
@@ -186,5 +193,6 @@ fn camera_lines_through_a_pipeline() {
     }
     p.finish().unwrap();
     assert_eq!(got, expected);
-    assert!(format!("{p:?}").contains("rows_pushed: 6"));
+    // Six lines in; a 3x3 stride-2 SAME pool gives ceil(6 / 2) = 3 rows out.
+    assert_eq!((p.rows_pushed(), p.rows_emitted()), (6, 3));
 }

@@ -1,289 +1,17 @@
 //! Stream engine vs frame engine: random models, byte for byte; latency, reset,
 //! abort, arena exactness, errors and the N3 reference chain.
 
+mod models;
+
+use models::{ModelSpec, frame_output, layers, macs, model_spec, own, random_input, stream_frame};
 use proptest::prelude::*;
 use scanline::WeightLayout;
 use scanline::stream::{Pipeline, PushError, Sink, ring_rows};
 use scanline::{
     Activation, Axis, Conv2d, DepthwiseConv2d, Error, Layer, MaxPool2d, Model, Padding, Param,
-    Quant, Relu, Requantization, Rounding, Shape, Values, Window,
+    Quant, Requantization, Rounding, Shape, Values, Window,
 };
-
-/// A tiny deterministic generator for weights and pixels.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        // xorshift64*
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn i8(&mut self) -> i8 {
-        self.next() as i8
-    }
-    fn range(&mut self, lo: i64, hi: i64) -> i64 {
-        lo + (self.next() % (hi - lo + 1) as u64) as i64
-    }
-    fn f(&mut self, lo: f32, hi: f32) -> f32 {
-        lo + (hi - lo) * ((self.next() >> 40) as f32 / (1u64 << 24) as f32)
-    }
-}
-
-/// Structure of one random layer.
-#[derive(Debug, Clone)]
-struct LayerSpec {
-    kind: u8, // 0 conv, 1 depthwise, 2 pool, 3 relu
-    kernel: (usize, usize),
-    stride: (usize, usize),
-    dilation: (usize, usize),
-    same: bool,
-    channels: usize,
-    multiplier: usize,
-    activation: u8,
-}
-
-/// Structure of a random model.
-#[derive(Debug, Clone)]
-struct ModelSpec {
-    height: usize,
-    width: usize,
-    channels: usize,
-    layers: Vec<LayerSpec>,
-    seed: u64,
-    hwio: bool,
-    single: bool,
-}
-
-fn layer_spec() -> impl Strategy<Value = LayerSpec> {
-    (
-        0u8..4,
-        (1usize..=7, 1usize..=7),
-        (1usize..=3, 1usize..=3),
-        (1usize..=3, 1usize..=3),
-        any::<bool>(),
-        prop_oneof![1usize..=4, 1usize..=16],
-        1usize..=3,
-        0u8..4,
-    )
-        .prop_map(
-            |(kind, kernel, stride, dilation, same, channels, multiplier, activation)| LayerSpec {
-                kind,
-                kernel,
-                stride,
-                dilation,
-                same,
-                channels,
-                multiplier,
-                activation,
-            },
-        )
-}
-
-fn model_spec() -> impl Strategy<Value = ModelSpec> {
-    (
-        prop_oneof![1usize..=16, 1usize..=64],
-        prop_oneof![1usize..=16, 1usize..=64],
-        prop_oneof![1usize..=4, 1usize..=16],
-        prop::collection::vec(layer_spec(), 1..=4),
-        any::<u64>(),
-        any::<bool>(),
-        any::<bool>(),
-    )
-        .prop_map(
-            |(height, width, channels, layers, seed, hwio, single)| ModelSpec {
-                height,
-                width,
-                channels,
-                layers,
-                seed: seed | 1,
-                hwio,
-                single,
-            },
-        )
-}
-
-/// Owned parameters of one layer, borrowed by a `Layer`.
-struct Owned {
-    spec: LayerSpec,
-    in_channels: usize,
-    out_channels: usize,
-    weights: Vec<i8>,
-    bias: Vec<i32>,
-    scales: Vec<f32>,
-    input: Quant,
-    output: Quant,
-    activation: Activation,
-}
-
-fn activation(a: u8) -> Activation {
-    [
-        Activation::None,
-        Activation::Relu,
-        Activation::Relu6,
-        Activation::ReluN1To1,
-    ][a as usize % 4]
-}
-
-fn own(spec: &ModelSpec) -> (Vec<Owned>, Quant) {
-    let mut rng = Rng(spec.seed);
-    let q_in = Quant::new(rng.f(0.002, 0.05), rng.range(-128, 127) as i32);
-    let mut q = q_in;
-    let mut c = spec.channels;
-    let mut owned = Vec::new();
-    for l in &spec.layers {
-        let (kh, kw) = l.kernel;
-        let (in_channels, out_channels, weights_len, taps) = match l.kind {
-            0 => (c, l.channels, l.channels * kh * kw * c, kh * kw * c),
-            1 => {
-                let dm = if c * l.multiplier > 16 {
-                    1
-                } else {
-                    l.multiplier
-                };
-                (c, c * dm, kh * kw * c * dm, kh * kw)
-            }
-            _ => (c, c, 0, 1),
-        };
-        let weights: Vec<i8> = (0..weights_len).map(|_| rng.i8()).collect();
-        let bias: Vec<i32> = (0..out_channels)
-            .map(|_| rng.range(-20000, 20000) as i32)
-            .collect();
-        let per_channel = rng.next().is_multiple_of(2);
-        let scales: Vec<f32> = (0..if per_channel { out_channels } else { 1 })
-            .map(|_| rng.f(0.005, 0.02))
-            .collect();
-        let output = match l.kind {
-            0 | 1 => Quant::new(
-                q.scale * 1.35 * (taps as f32).sqrt() * rng.f(0.5, 2.0),
-                rng.range(-128, 127) as i32,
-            ),
-            2 => q,
-            _ => Quant::new(q.scale * rng.f(0.5, 2.0), rng.range(-128, 127) as i32),
-        };
-        let act = if l.kind == 3 {
-            if l.activation % 2 == 0 {
-                Activation::Relu
-            } else {
-                Activation::Relu6
-            }
-        } else {
-            activation(l.activation)
-        };
-        owned.push(Owned {
-            spec: l.clone(),
-            in_channels,
-            out_channels,
-            weights,
-            bias,
-            scales,
-            input: q,
-            output,
-            activation: act,
-        });
-        q = output;
-        c = out_channels;
-    }
-    (owned, q_in)
-}
-
-fn layers<'a>(owned: &'a [Owned], hwio: bool) -> Vec<Layer<'a>> {
-    owned
-        .iter()
-        .map(|o| {
-            let l = &o.spec;
-            let padding = if l.same {
-                Padding::Same
-            } else {
-                Padding::Valid
-            };
-            let window = Window {
-                height: Axis::new(l.kernel.0, l.stride.0, l.dilation.0),
-                width: Axis::new(l.kernel.1, l.stride.1, l.dilation.1),
-                padding,
-            };
-            match l.kind {
-                0 => Layer::Conv2d(Conv2d {
-                    in_channels: o.in_channels,
-                    out_channels: o.out_channels,
-                    window,
-                    weights: &o.weights,
-                    layout: if hwio {
-                        WeightLayout::Hwio
-                    } else {
-                        WeightLayout::Ohwi
-                    },
-                    bias: (o.bias[0] % 4 != 0).then_some(Values::Slice(&o.bias)),
-                    requant: Requantization::WeightScales(Values::Slice(&o.scales)),
-                    input: o.input,
-                    output: o.output,
-                    activation: o.activation,
-                }),
-                1 => Layer::Depthwise(DepthwiseConv2d {
-                    in_channels: o.in_channels,
-                    depth_multiplier: o.out_channels / o.in_channels,
-                    window,
-                    weights: &o.weights,
-                    bias: Some(Values::Slice(&o.bias)),
-                    requant: Requantization::WeightScales(Values::Slice(&o.scales)),
-                    input: o.input,
-                    output: o.output,
-                    activation: o.activation,
-                }),
-                2 => Layer::MaxPool(MaxPool2d {
-                    window: Window {
-                        height: Axis::new(l.kernel.0, l.stride.0, 1),
-                        width: Axis::new(l.kernel.1, l.stride.1, 1),
-                        padding,
-                    },
-                    quant: o.input,
-                    activation: o.activation,
-                }),
-                _ => Layer::Relu(Relu {
-                    activation: o.activation,
-                    input: o.input,
-                    output: o.output,
-                }),
-            }
-        })
-        .collect()
-}
-
-fn random_input(shape: Shape, seed: u64) -> Vec<i8> {
-    let mut rng = Rng(seed ^ 0x9e37_79b9_7f4a_7c15);
-    (0..shape.len()).map(|_| rng.i8()).collect()
-}
-
-fn frame_output(model: &Model<'_>, input: &[i8]) -> Vec<i8> {
-    let mut out = vec![0i8; model.output_shape().len()];
-    let mut scratch = vec![0i8; model.frame_scratch_len()];
-    scanline::frame::run(model, input, &mut out, &mut scratch).unwrap();
-    out
-}
-
-/// Streams one frame; returns the output and, per output row, the input row whose
-/// push emitted it.
-fn stream_frame(pipeline: &mut Pipeline<'_, '_>, input: &[i8]) -> (Vec<i8>, Vec<usize>) {
-    let model = pipeline.model().clone();
-    let n_in = model.input_shape().row_len();
-    let n_out = model.output_shape().row_len();
-    let mut out = Vec::new();
-    let mut at = Vec::new();
-    for (r, row) in input.chunks(n_in).enumerate() {
-        pipeline
-            .push_row(row, &mut |y: usize, o: &[i8]| {
-                assert_eq!(y, at.len(), "rows out of order");
-                assert_eq!(o.len(), n_out);
-                out.extend_from_slice(o);
-                at.push(r);
-                Ok::<(), Error>(())
-            })
-            .unwrap();
-    }
-    pipeline.finish().unwrap();
-    (out, at)
-}
+use scanline_testkit::Rng;
 
 /// The push after which each output row can be emitted at the earliest by an
 /// engine that emits every layer's rows in order: brute force over the taps
@@ -330,27 +58,13 @@ fn inputs_needed_bound(model: &Model<'_>) -> Vec<usize> {
     times
 }
 
-fn macs(model: &Model<'_>) -> u64 {
-    model
-        .layers()
-        .iter()
-        .enumerate()
-        .map(|(i, l)| l.macs(model.shape(i).unwrap()) + model.shape(i + 1).unwrap().len() as u64)
-        .sum()
-}
-
 /// Checks one model: stream == frame, latency, exact arena. Returns false if the
 /// model is rejected.
 fn check(spec: &ModelSpec) -> Result<bool, TestCaseError> {
     let (owned, q_in) = own(spec);
     let layers = layers(&owned, spec.hwio);
-    let shape = Shape::new(spec.height, spec.width, spec.channels);
-    let rounding = if spec.single {
-        Rounding::Single
-    } else {
-        Rounding::Double
-    };
-    let Ok(model) = Model::new(shape, q_in, &layers, rounding) else {
+    let shape = spec.shape();
+    let Ok(model) = Model::new(shape, q_in, &layers, spec.rounding()) else {
         return Ok(false);
     };
     if macs(&model) > 4_000_000 {
@@ -384,12 +98,7 @@ fn check(spec: &ModelSpec) -> Result<bool, TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 20_000,
-        max_global_rejects: 100_000,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(models::config(20_000))]
 
     #[test]
     fn stream_equals_frame(spec in model_spec()) {
@@ -398,12 +107,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 300,
-        max_global_rejects: 100_000,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(models::config(300))]
 
     /// Abort mid-frame two ways (reset after some rows; a failing sink), then a
     /// clean frame equals the frame engine.
@@ -411,7 +115,7 @@ proptest! {
     fn abort_and_restart(spec in model_spec(), cut in any::<prop::sample::Index>(), fail in any::<prop::sample::Index>()) {
         let (owned, q_in) = own(&spec);
         let layers = layers(&owned, spec.hwio);
-        let shape = Shape::new(spec.height, spec.width, spec.channels);
+        let shape = spec.shape();
         let model = Model::new(shape, q_in, &layers, Rounding::Double);
         prop_assume!(model.is_ok());
         let model = model.unwrap();
@@ -482,7 +186,7 @@ fn pool(q: Quant) -> Layer<'static> {
 /// streamed equals the frame engine.
 #[test]
 fn n3_arena_and_output() {
-    let mut rng = Rng(12345);
+    let mut rng = Rng::new(12345);
     let w1: Vec<i8> = (0..8 * 9).map(|_| rng.i8()).collect();
     let w2: Vec<i8> = (0..16 * 9 * 8).map(|_| rng.i8()).collect();
     let w3: Vec<i8> = (0..32 * 9 * 16).map(|_| rng.i8()).collect();
@@ -681,7 +385,10 @@ fn row_errors() {
     assert_eq!((p.rows_pushed(), p.rows_emitted()), (0, 0));
     // Displayed errors name the problem.
     let e = Error::TooManyRows { height: 2 };
-    assert!(e.to_string().contains("too many rows"));
+    assert_eq!(
+        e.to_string(),
+        "too many rows: the frame has 2; reset before the next frame"
+    );
 }
 
 /// A sink struct through the trait, and a big arena (extra bytes unused).

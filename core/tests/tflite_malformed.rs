@@ -2,25 +2,32 @@
 //! wrong identifier and the `bad/` fixtures all give typed errors, never a panic,
 //! and whatever still imports also runs.
 
-use std::path::PathBuf;
-
 use proptest::prelude::*;
 use scanline::{Error, tflite};
+use scanline_testkit::fixture;
 
-fn fixture(path: &str) -> Vec<u8> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/fixtures/tflite")
-        .join(path);
-    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+/// File `file` of fixture case `case`.
+fn read(case: &str, file: &str) -> Vec<u8> {
+    fixture::read(fixture::tflite(case, file))
+}
+
+/// The model of fixture case `case`.
+fn model_file(case: &str) -> Vec<u8> {
+    read(case, "model.tflite")
+}
+
+/// A model of `bad/`.
+fn bad(file: &str) -> Vec<u8> {
+    fixture::read(fixture::tflite_bad(file))
 }
 
 /// Small fixtures covering every operator, float I/O and per-channel weights.
 const MODELS: [&str; 5] = [
-    "conv3x3_c1_same_relu_pool2/model.tflite",
-    "float_relu_first_dw3x3/model.tflite",
-    "deep_s2_dw_pool_conv/model.tflite",
-    "relu6_first_pool2/model.tflite",
-    "float_pool3_first_conv5x5_relu6/model.tflite",
+    "conv3x3_c1_same_relu_pool2",
+    "float_relu_first_dw3x3",
+    "deep_s2_dw_pool_conv",
+    "relu6_first_pool2",
+    "float_pool3_first_conv5x5_relu6",
 ];
 
 /// Runs an imported model on a zero input, if its tensors are of a sane size: an
@@ -44,7 +51,7 @@ fn run_if_small(import: &tflite::Import<'_>) {
 #[test]
 fn every_truncation_is_a_malformed_error_or_the_same_model() {
     for name in MODELS {
-        let bytes = fixture(name);
+        let bytes = model_file(name);
         let full = tflite::parse(&bytes).unwrap();
         let mut errors = 0;
         for n in 0..bytes.len() {
@@ -68,34 +75,49 @@ fn every_truncation_is_a_malformed_error_or_the_same_model() {
 
 #[test]
 fn wrong_identifier_and_tiny_files() {
-    let mut bytes = fixture(MODELS[0]);
+    let mut bytes = model_file(MODELS[0]);
     bytes[4..8].copy_from_slice(b"TFL2");
-    assert!(matches!(
-        tflite::parse(&bytes),
-        Err(Error::Malformed { offset: 4, .. })
-    ));
     let e = tflite::parse(&bytes).unwrap_err();
-    assert!(e.to_string().contains("TFL3"), "{e}");
+    assert_eq!(
+        e,
+        Error::Malformed {
+            offset: 4,
+            what: "file identifier is not \"TFL3\""
+        }
+    );
+    assert_eq!(
+        e.to_string(),
+        "malformed model file at byte 4: file identifier is not \"TFL3\""
+    );
+    // Shorter than root offset and identifier: the identifier is what is missing.
     for n in 0..8 {
-        assert!(matches!(
+        assert_eq!(
             tflite::parse(&vec![0u8; n]),
-            Err(Error::Malformed { .. })
-        ));
+            Err(Error::Malformed {
+                offset: 4,
+                what: "file identifier (file too short)"
+            }),
+            "{n} bytes"
+        );
     }
     // Root offset past the end.
-    let mut bytes = fixture(MODELS[0]);
+    let mut bytes = model_file(MODELS[0]);
     bytes[0..4].copy_from_slice(&u32::MAX.to_le_bytes());
-    assert!(matches!(
-        tflite::parse(&bytes),
-        Err(Error::Malformed { offset: 0, .. })
-    ));
-    assert!(tflite::for_each_operator(&bytes, |_, _| {}).is_err());
+    let past_the_end = Error::Malformed {
+        offset: 0,
+        what: "root table offset",
+    };
+    assert_eq!(tflite::parse(&bytes), Err(past_the_end));
+    assert_eq!(
+        tflite::for_each_operator(&bytes, |_, _| {}),
+        Err(past_the_end)
+    );
     assert_eq!(tflite::tensor_name(&bytes, 0), None);
 }
 
 #[test]
 fn unsupported_operator_is_named_with_its_index() {
-    let bytes = fixture("bad/unsupported_op.tflite");
+    let bytes = bad("unsupported_op.tflite");
     let e = tflite::parse(&bytes).unwrap_err();
     assert_eq!(
         e,
@@ -112,7 +134,7 @@ fn unsupported_operator_is_named_with_its_index() {
 
 #[test]
 fn dense_model_names_its_first_unsupported_operator_and_lists_all() {
-    let bytes = fixture("bad/dense.tflite");
+    let bytes = bad("dense.tflite");
     // The first operator scanline does not run, in execution order, is the
     // Flatten's RESHAPE; the listing shows the FULLY_CONNECTED after it.
     let e = tflite::parse(&bytes).unwrap_err();
@@ -133,16 +155,25 @@ fn dense_model_names_its_first_unsupported_operator_and_lists_all() {
 
 #[test]
 fn float_model_names_the_float_tensor() {
-    let bytes = fixture("bad/float_model.tflite");
+    let bytes = bad("float_model.tflite");
+    // Tensor 0 is the graph's float32 input, which the first CONV_2D reads.
     let e = tflite::parse(&bytes).unwrap_err();
-    let Error::UnsupportedTensor { tensor, ty, reason } = e else {
-        panic!("expected UnsupportedTensor, got {e:?}");
-    };
-    assert_eq!(ty, "FLOAT32");
-    assert!(reason.contains("int8"), "{reason}");
-    let name = tflite::tensor_name(&bytes, tensor).expect("tensor name");
-    assert!(!name.is_empty());
-    assert!(e.to_string().contains("FLOAT32"), "{e}");
+    assert_eq!(
+        e,
+        Error::UnsupportedTensor {
+            tensor: 0,
+            ty: "FLOAT32",
+            reason: "activations must be int8"
+        }
+    );
+    assert_eq!(
+        tflite::tensor_name(&bytes, 0),
+        Some("serving_default_input:0")
+    );
+    assert_eq!(
+        e.to_string(),
+        "tensor 0 (FLOAT32): activations must be int8"
+    );
 }
 
 fn check_corrupted(bytes: &[u8]) {
@@ -162,7 +193,7 @@ proptest! {
         model in 0..MODELS.len(),
         edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
     ) {
-        let mut bytes = fixture(MODELS[model]);
+        let mut bytes = model_file(MODELS[model]);
         for (at, v) in edits {
             let i = at.index(bytes.len());
             bytes[i] = v;
@@ -180,7 +211,7 @@ proptest! {
             1..4,
         ),
     ) {
-        let mut bytes = fixture(MODELS[model]);
+        let mut bytes = model_file(MODELS[model]);
         for (at, v) in edits {
             let i = at.index(bytes.len() / 4) * 4;
             bytes[i..i + 4].copy_from_slice(&v.to_le_bytes());
@@ -250,7 +281,7 @@ fn put_u32(bytes: &mut [u8], p: usize, v: u32) {
 fn run_fixture(bytes: &[u8], case: &str) -> Vec<i8> {
     let import = tflite::parse(bytes).unwrap();
     let m = import.model();
-    let npy = fixture(&format!("{case}/input.npy"));
+    let npy = read(case, "input.npy");
     // int8 .npy files here have a 128-byte header.
     let input: Vec<i8> = npy[128..].iter().map(|&b| b as i8).collect();
     assert_eq!(input.len(), m.input_shape().len());
@@ -307,7 +338,7 @@ fn externalize_buffers(orig: &[u8]) -> (Vec<u8>, Vec<usize>) {
 #[test]
 fn buffers_stored_past_the_flatbuffer_are_read() {
     for case in ["deep_s2_dw_pool_conv", "conv3x3_c1_same_relu_pool2"] {
-        let orig = fixture(&format!("{case}/model.tflite"));
+        let orig = model_file(case);
         let (ext, tables) = externalize_buffers(&orig);
         assert_eq!(tflite::parse(&ext).unwrap(), tflite::parse(&orig).unwrap());
         assert_eq!(run_fixture(&ext, case), run_fixture(&orig, case));
@@ -324,7 +355,7 @@ fn buffers_stored_past_the_flatbuffer_are_read() {
 
 #[test]
 fn a_branch_in_the_graph_is_an_error_naming_the_operator() {
-    let mut bytes = fixture("deep_s2_dw_pool_conv/model.tflite");
+    let mut bytes = model_file("deep_s2_dw_pool_conv");
     let fb = Fb(&bytes);
     // Operator 2 reads operator 0's input instead of operator 1's output.
     let p = fb.int_elem(fb.operator(2), 1, 0);
@@ -338,7 +369,7 @@ fn a_branch_in_the_graph_is_an_error_naming_the_operator() {
         })
     ));
     // A tensor index past the tensor list is malformed.
-    let mut bytes = fixture("deep_s2_dw_pool_conv/model.tflite");
+    let mut bytes = model_file("deep_s2_dw_pool_conv");
     let fb = Fb(&bytes);
     let p = fb.int_elem(fb.operator(0), 2, 0);
     put_u32(&mut bytes, p, 9999);
@@ -351,7 +382,7 @@ fn a_branch_in_the_graph_is_an_error_naming_the_operator() {
 #[test]
 fn options_are_read_from_the_right_fields() {
     let case = "dw3x3_m2_c3_s2_valid_relu6";
-    let orig = fixture(&format!("{case}/model.tflite"));
+    let orig = model_file(case);
     let fb = Fb(&orig);
     let op = fb.operator(0);
     let opts = fb.options(op);
@@ -415,7 +446,7 @@ fn options_are_read_from_the_right_fields() {
 #[test]
 fn tensor_types_and_quantization_are_checked() {
     let case = "dw3x3_m2_c3_s2_valid_relu6";
-    let orig = fixture(&format!("{case}/model.tflite"));
+    let orig = model_file(case);
     let fb = Fb(&orig);
     let op = fb.operator(0);
     let filter = fb.u32(fb.int_elem(op, 1, 1));

@@ -4,6 +4,7 @@
 
 use crate::{Error, Result, Tensor};
 use scanline::Model;
+use scanline::exec::{Isa, Kernels};
 use scanline::stream::{Pipeline, PushError};
 
 /// Which engine runs a model.
@@ -42,9 +43,22 @@ impl Engine {
     }
 
     /// Runs `model` over `input` (shaped like the model's input) with an int8
-    /// engine; the float engine is [`Error::Invalid`] here (it needs real values:
-    /// see [`crate::reference`]).
+    /// engine and the [`default_kernels`]; the float engine is [`Error::Invalid`]
+    /// here (it needs real values: see [`crate::reference`]).
     pub fn run(self, model: &Model<'_>, input: &Tensor<i8>) -> Result<Tensor<i8>> {
+        self.run_with(model, input, default_kernels()?)
+    }
+
+    /// [`Engine::run`] with the kernel set `kernels` (every set gives the same
+    /// bytes).
+    pub fn run_with(
+        self,
+        model: &Model<'_>,
+        input: &Tensor<i8>,
+        kernels: Kernels,
+    ) -> Result<Tensor<i8>> {
+        let model = model.clone().with_kernels(kernels);
+        let model = &model;
         match self {
             Engine::Frame => run_frame(model, input),
             Engine::Stream => run_stream(model, input),
@@ -66,7 +80,7 @@ fn check_input(model: &Model<'_>, input: &Tensor<i8>) -> Result<()> {
     Ok(())
 }
 
-/// The frame engine over a whole tensor.
+/// The frame engine over a whole tensor, with the model's kernel set.
 ///
 /// ```
 /// use scanline::{Activation, Layer, MaxPool2d, Model, Padding, Quant, Rounding, Shape, Window};
@@ -87,7 +101,7 @@ pub fn run_frame(model: &Model<'_>, input: &Tensor<i8>) -> Result<Tensor<i8>> {
     Ok(out)
 }
 
-/// The streaming engine: pushes the input row by row through a [`Pipeline`] in an
+/// The streaming engine (with the model's kernel set): pushes the input row by row through a [`Pipeline`] in an
 /// arena of exactly [`Model::stream_arena_len`] bytes and collects the rows it emits.
 pub fn run_stream(model: &Model<'_>, input: &Tensor<i8>) -> Result<Tensor<i8>> {
     check_input(model, input)?;
@@ -107,4 +121,65 @@ pub fn run_stream(model: &Model<'_>, input: &Tensor<i8>) -> Result<Tensor<i8>> {
     }
     pipeline.finish()?;
     Tensor::new(shape, out)
+}
+
+/// The environment variable that forces a kernel set (`portable`, `avx2`): for
+/// tests and benchmarks. Unset, the best set the CPU supports is used.
+pub const KERNELS_VAR: &str = "SCANLINE_KERNELS";
+
+/// The kernel sets this CPU can run, portable first.
+///
+/// ```
+/// use scanline::exec::Isa;
+/// let sets = scanline_host::engine::available_kernels();
+/// assert_eq!(sets[0].isa(), Isa::Portable);
+/// ```
+pub fn available_kernels() -> Vec<Kernels> {
+    Isa::ALL
+        .iter()
+        .filter_map(|&isa| kernels_for(isa))
+        .collect()
+}
+
+/// The kernels for `isa` if this CPU supports it.
+pub fn kernels_for(isa: Isa) -> Option<Kernels> {
+    match isa {
+        Isa::Portable => Some(Kernels::PORTABLE),
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 if std::arch::is_x86_feature_detected!("avx2") => {
+            // SAFETY: the CPU was just seen to support AVX2.
+            #[allow(unsafe_code)]
+            let kernels = unsafe { Kernels::assume(Isa::Avx2) };
+            Some(kernels)
+        }
+        _ => None,
+    }
+}
+
+/// The kernel set to run with: the one [`KERNELS_VAR`] names, else the fastest
+/// this CPU supports.
+///
+/// # Errors
+///
+/// [`Error::Invalid`] if the variable names an unknown set or one this CPU
+/// lacks.
+pub fn default_kernels() -> Result<Kernels> {
+    match std::env::var(KERNELS_VAR) {
+        Ok(name) => {
+            let isa = Isa::from_name(&name).ok_or_else(|| {
+                let names: Vec<&str> = Isa::ALL.iter().map(|i| i.name()).collect();
+                Error::Invalid(format!(
+                    "{KERNELS_VAR}={name}: unknown kernel set (this build has {})",
+                    names.join(", ")
+                ))
+            })?;
+            kernels_for(isa).ok_or_else(|| {
+                Error::Invalid(format!(
+                    "{KERNELS_VAR}={name}: this CPU does not support {}",
+                    isa.name()
+                ))
+            })
+        }
+        Err(_) => Ok(*available_kernels().last().unwrap_or(&Kernels::PORTABLE)),
+    }
 }

@@ -21,31 +21,7 @@ use scanline::{Activation, Axis, Layer, MaxPool2d, Padding, Quant, Relu, Roundin
 use scanline_host::Tensor;
 use scanline_host::layer::{QuantConv, QuantDepthwise};
 use scanline_host::reference::{FloatLayer, MaxPoolF32, activation, max_pool2d};
-
-/// splitmix64.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn range(&mut self, lo: i64, hi: i64) -> i64 {
-        lo + (self.next() % (hi - lo + 1) as u64) as i64
-    }
-    fn usize(&mut self, lo: usize, hi: usize) -> usize {
-        self.range(lo as i64, hi as i64) as usize
-    }
-    fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    fn coin(&mut self) -> bool {
-        self.next() & 1 == 1
-    }
-}
+use scanline_testkit::{Rng, cases};
 
 /// What one case measured.
 #[derive(Debug, Default, Clone, Copy)]
@@ -62,11 +38,11 @@ struct Outcome {
 /// Builds a random single-layer case from `seed`, runs the engine and the float
 /// reference, checks the 1-LSB bound and returns what it saw.
 fn run_case(seed: u64, depthwise: bool) -> Result<Outcome, String> {
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     let (kh, kw) = (rng.usize(1, 7), rng.usize(1, 7));
     let (sh, sw) = (rng.usize(1, 3), rng.usize(1, 3));
     let (dh, dw) = (rng.usize(1, 3), rng.usize(1, 3));
-    let same = rng.coin();
+    let same = rng.bool();
     let fit = |size: usize, k: usize, d: usize| {
         let eff = (k - 1) * d + 1;
         if !same && size < eff {
@@ -88,16 +64,16 @@ fn run_case(seed: u64, depthwise: bool) -> Result<Outcome, String> {
     let weights: Vec<i8> = (0..kh * kw * ci * co_or_dm)
         .map(|_| rng.range(-127, 127) as i8)
         .collect();
-    let n_scales = if rng.coin() { co } else { 1 };
+    let n_scales = if rng.bool() { co } else { 1 };
     let scales: Vec<f32> = (0..n_scales)
-        .map(|_| 2f64.powf(rng.uniform(-10.0, -3.0)) as f32)
+        .map(|_| 2f64.powf(rng.f64(-10.0, -3.0)) as f32)
         .collect();
     let input_q = Quant::new(
-        2f64.powf(rng.uniform(-10.0, 0.0)) as f32,
+        2f64.powf(rng.f64(-10.0, 0.0)) as f32,
         rng.range(-128, 127) as i32,
     );
     let bias_range = ((taps as f64).sqrt() * 64.0 * 128.0) as i64;
-    let bias: Option<Vec<i32>> = rng.coin().then(|| {
+    let bias: Option<Vec<i32>> = rng.bool().then(|| {
         (0..co)
             .map(|_| rng.range(-bias_range, bias_range) as i32)
             .collect()
@@ -108,7 +84,7 @@ fn run_case(seed: u64, depthwise: bool) -> Result<Outcome, String> {
         Activation::Relu6,
         Activation::ReluN1To1,
     ][rng.usize(0, 3)];
-    let rounding = if rng.coin() {
+    let rounding = if rng.bool() {
         Rounding::Single
     } else {
         Rounding::Double
@@ -118,7 +94,7 @@ fn run_case(seed: u64, depthwise: bool) -> Result<Outcome, String> {
         width: Axis::new(kw, sw, dw),
         padding: if same { Padding::Same } else { Padding::Valid },
     };
-    let input_i8: Vec<i8> = (0..h * w * ci).map(|_| rng.next() as i8).collect();
+    let input_i8: Vec<i8> = (0..h * w * ci).map(|_| rng.next_u64() as i8).collect();
     let input_i8 = Tensor::new(Shape::new(h, w, ci), input_i8).map_err(|e| e.to_string())?;
     let placeholder = Quant::new(1.0, 0);
 
@@ -145,7 +121,7 @@ fn run_case(seed: u64, depthwise: bool) -> Result<Outcome, String> {
             out_channels: co,
             window,
             weights,
-            layout: if rng.coin() {
+            layout: if rng.bool() {
                 WeightLayout::Hwio
             } else {
                 WeightLayout::Ohwi
@@ -179,7 +155,7 @@ fn run_case(seed: u64, depthwise: bool) -> Result<Outcome, String> {
         .iter()
         .fold((0.0f32, 0.0f32), |(lo, hi), &v| (lo.min(v), hi.max(v)));
     let narrow = if rng.range(0, 3) == 0 {
-        rng.uniform(0.25, 1.0) as f32
+        rng.f64(0.25, 1.0) as f32
     } else {
         1.0
     };
@@ -296,17 +272,8 @@ fn linear_f64(layer: &FloatLayer, input: &Tensor<f32>) -> Vec<f64> {
     v
 }
 
-/// Cases per property: `default`, or `PROPTEST_CASES` from the environment for a
-/// longer stress run (e.g. `PROPTEST_CASES=40000`).
-fn cases(default: u32) -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 proptest! {
-    #![proptest_config(ProptestConfig { cases: cases(500), failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases::count(500), failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn conv_within_one_lsb_of_float(seed in any::<u64>()) {
@@ -324,15 +291,15 @@ proptest! {
 /// Max-pooling of the dequantized input, quantized back, is the engine's output
 /// exactly (the maximum commutes with the monotone dequantization).
 fn pool_case(seed: u64) -> Result<(), String> {
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     let (kh, kw) = (rng.usize(1, 5), rng.usize(1, 5));
     let (sh, sw) = (rng.usize(1, 3), rng.usize(1, 3));
-    let same = rng.coin();
+    let same = rng.bool();
     let h = rng.usize(kh, 24);
     let w = rng.usize(kw, 24);
     let c = rng.usize(1, 8);
     let quant = Quant::new(
-        2f64.powf(rng.uniform(-8.0, 0.0)) as f32,
+        2f64.powf(rng.f64(-8.0, 0.0)) as f32,
         rng.range(-128, 127) as i32,
     );
     let act = [
@@ -346,7 +313,7 @@ fn pool_case(seed: u64) -> Result<(), String> {
         width: Axis::new(kw, sw, 1),
         padding: if same { Padding::Same } else { Padding::Valid },
     };
-    let data: Vec<i8> = (0..h * w * c).map(|_| rng.next() as i8).collect();
+    let data: Vec<i8> = (0..h * w * c).map(|_| rng.next_u64() as i8).collect();
     let input = Tensor::new(Shape::new(h, w, c), data).map_err(|e| e.to_string())?;
     let float = max_pool2d(
         &input.dequantize(quant),
@@ -380,23 +347,23 @@ fn pool_case(seed: u64) -> Result<(), String> {
 /// A standalone ReLU / ReLU6 between different quantizations: within 1 LSB of the
 /// float activation of the dequantized input, quantized with the output's.
 fn relu_case(seed: u64) -> Result<(), String> {
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     let (h, w, c) = (rng.usize(1, 16), rng.usize(1, 16), rng.usize(1, 8));
-    let s_in = 2f64.powf(rng.uniform(-8.0, 0.0)) as f32;
-    let s_out = (s_in as f64 * 2f64.powf(rng.uniform(-4.0, 4.0))) as f32;
+    let s_in = 2f64.powf(rng.f64(-8.0, 0.0)) as f32;
+    let s_out = (s_in as f64 * 2f64.powf(rng.f64(-4.0, 4.0))) as f32;
     let input_q = Quant::new(s_in, rng.range(-128, 127) as i32);
     let output_q = Quant::new(s_out, rng.range(-128, 127) as i32);
-    let act = if rng.coin() {
+    let act = if rng.bool() {
         Activation::Relu6
     } else {
         Activation::Relu
     };
-    let rounding = if rng.coin() {
+    let rounding = if rng.bool() {
         Rounding::Single
     } else {
         Rounding::Double
     };
-    let data: Vec<i8> = (0..h * w * c).map(|_| rng.next() as i8).collect();
+    let data: Vec<i8> = (0..h * w * c).map(|_| rng.next_u64() as i8).collect();
     let input = Tensor::new(Shape::new(h, w, c), data).map_err(|e| e.to_string())?;
     let float = activation(&input.dequantize(input_q), act).map_err(|e| e.to_string())?;
     let layer = Layer::Relu(Relu {
@@ -420,7 +387,7 @@ fn relu_case(seed: u64) -> Result<(), String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: cases(500), failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases::count(500), failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn maxpool_equals_float(seed in any::<u64>()) {

@@ -3,22 +3,10 @@
 //! engine must reproduce TFLite's reference-kernel output (`expected.npy`) byte for
 //! byte.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use scanline::tflite;
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/tflite")
-}
-
-/// Case names from the manifest (first word of each non-empty line).
-fn manifest() -> Vec<String> {
-    let text = std::fs::read_to_string(fixtures().join("manifest.txt")).expect("manifest.txt");
-    text.lines()
-        .filter_map(|l| l.split_whitespace().next())
-        .map(str::to_owned)
-        .collect()
-}
+use scanline_testkit::fixture;
 
 enum Array {
     I8(Vec<i8>),
@@ -40,7 +28,7 @@ fn load_npy(path: &Path) -> (Vec<u64>, Array) {
 
 /// Runs one case; `Err` describes the first mismatch.
 fn run_case(name: &str) -> Result<(), String> {
-    let dir = fixtures().join(name);
+    let dir = fixture::tflite_dir().join(name);
     let bytes = std::fs::read(dir.join("model.tflite")).map_err(|e| format!("model: {e}"))?;
     let import = tflite::parse(&bytes).map_err(|e| format!("import: {e}"))?;
     let model = import.model();
@@ -136,14 +124,14 @@ fn check_output(
 
 #[test]
 fn every_fixture_is_bit_exact_with_tflite_reference_kernels() {
-    let cases = manifest();
+    let cases = fixture::tflite_cases();
     assert!(
         cases.len() >= 25,
         "expected at least 25 fixture cases, manifest lists {}",
         cases.len()
     );
     // Every case directory is in the manifest, and every manifest case has a directory.
-    let mut dirs: Vec<String> = std::fs::read_dir(fixtures())
+    let mut dirs: Vec<String> = std::fs::read_dir(fixture::tflite_dir())
         .unwrap()
         .filter_map(|e| e.ok())
         .filter(|e| e.path().join("model.tflite").is_file())
@@ -176,12 +164,12 @@ fn every_fixture_is_bit_exact_with_tflite_reference_kernels() {
 
 #[test]
 fn float_io_models_expose_their_quantization() {
-    let bytes = std::fs::read(fixtures().join("walkthrough_float/model.tflite")).unwrap();
+    let bytes = fixture::read(fixture::tflite("walkthrough_float", "model.tflite"));
     let import = tflite::parse(&bytes).unwrap();
     let qin = import.float_input().expect("QUANTIZE input");
-    // The representative data span [0, 1]: scale 1/255, zero point -128.
-    assert_eq!(qin.zero_point, -128);
-    assert!((qin.scale - 1.0 / 255.0).abs() < 1e-7);
+    // The representative data span [0, 1]: scale 1/255 (the f32 nearest to it, as
+    // the converter computes (1 - 0) / 255 in f32), zero point -128.
+    assert_eq!(qin, scanline::Quant::new(1.0 / 255.0, -128));
     assert_eq!(import.float_output(), Some(import.model().output_quant()));
     let names: Vec<_> = import.operators().iter().map(|o| o.name).collect();
     assert_eq!(names, ["QUANTIZE", "CONV_2D", "MAX_POOL_2D", "DEQUANTIZE"]);
@@ -189,7 +177,7 @@ fn float_io_models_expose_their_quantization() {
     assert_eq!(layers, [None, Some(0), Some(1), None]);
     assert_eq!(import.operator_of_layer(1).unwrap().index, 2);
 
-    let bytes = std::fs::read(fixtures().join("walkthrough/model.tflite")).unwrap();
+    let bytes = fixture::read(fixture::tflite("walkthrough", "model.tflite"));
     let import = tflite::parse(&bytes).unwrap();
     assert_eq!(import.float_input(), None);
     assert_eq!(import.float_output(), None);

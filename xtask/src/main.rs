@@ -1,10 +1,12 @@
 //! xtask: scanline's project automation, run as `cargo xtask <task>`; std only.
 //!
-//! One file per task (`test.rs`, `bench.rs`, `man.rs`); `stage.rs` runs, times and
-//! summarizes the stages of a task; `tidy.rs` holds repository checks that run
-//! as ordinary tests under `cargo test --workspace`.
+//! One file per task (`test.rs`, `bench.rs`, `man.rs`); `stage.rs` runs, times
+//! and summarizes the stages of a task; `bless.rs` lists the golden files that
+//! `test --bless` rewrote; `tidy.rs` holds repository checks that run as
+//! ordinary tests under `cargo test --workspace`.
 
 mod bench;
+mod bless;
 mod man;
 mod stage;
 mod test;
@@ -18,12 +20,17 @@ const USAGE: &str = "\
 usage: cargo xtask <task> [options]
 
 tasks:
-  test [--no-install]   toolchain check, fmt, clippy, all workspace tests, the core
+  test [--no-install] [--bless]
+                        toolchain check, fmt, clippy, all workspace tests, the docs
+                        (cargo doc --no-deps --workspace, warnings denied), the core
                         built for thumbv7em-none-eabihf (with and without defmt),
                         firmware/ checks when present; keeps going after a failure,
                         prints a summary and exits non-zero if any stage failed.
                         --no-install: never run `rustup target/component add`;
                         a missing target or component is then a failure.
+                        --bless: the tests rewrite every golden file whose output
+                        changed (tests/fixtures/golden) instead of failing, and the
+                        run lists the files it rewrote: review and commit them.
   bench [-- ARGS...]    cargo bench -p scanline-host [-- ARGS...]
   man                   the scanline manual pages (clap_mangen) into target/man/
   help                  this text

@@ -2,6 +2,7 @@
 //! before they run and their output is streamed, not captured.
 
 use std::fmt::Write as _;
+use std::io::{BufRead as _, BufReader};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::Instant;
 
@@ -35,6 +36,7 @@ pub struct StageResult {
 pub struct Stages {
     task: String,
     options: Vec<String>,
+    notes: Vec<String>,
     results: Vec<StageResult>,
 }
 
@@ -44,6 +46,7 @@ impl Stages {
         Stages {
             task: task.to_owned(),
             options: Vec::new(),
+            notes: Vec::new(),
             results: Vec::new(),
         }
     }
@@ -51,6 +54,13 @@ impl Stages {
     /// Records an option in effect; it is printed in the summary.
     pub fn option(&mut self, text: &str) {
         self.options.push(text.to_owned());
+    }
+
+    /// Records a note for the summary (what a stage did beyond passing, such as
+    /// the golden files `--bless` rewrote); printed now and at the end.
+    pub fn note(&mut self, text: &str) {
+        print!("{text}");
+        self.notes.push(text.to_owned());
     }
 
     /// Runs one stage: `body` returns `Ok` or the reason it failed. Returns
@@ -91,7 +101,10 @@ impl Stages {
 
     /// Prints the summary; the exit code is a failure if any stage failed.
     pub fn finish(&self) -> ExitCode {
-        print!("{}", summary(&self.task, &self.options, &self.results));
+        print!(
+            "{}",
+            summary(&self.task, &self.options, &self.notes, &self.results)
+        );
         if self
             .results
             .iter()
@@ -112,9 +125,14 @@ fn label(outcome: &Outcome) -> &'static str {
     }
 }
 
-/// The summary table, the options, every failure, and as the last line exactly
-/// `xtask: N passed, M failed` (read by CI).
-pub fn summary(task: &str, options: &[String], results: &[StageResult]) -> String {
+/// The summary table, the options, the notes, every failure, and as the last line
+/// exactly `xtask: N passed, M failed` (read by CI).
+pub fn summary(
+    task: &str,
+    options: &[String],
+    notes: &[String],
+    results: &[StageResult],
+) -> String {
     let width = results
         .iter()
         .map(|r| r.name.len())
@@ -149,6 +167,12 @@ pub fn summary(task: &str, options: &[String], results: &[StageResult]) -> Strin
     } else {
         let _ = writeln!(out, "options: {}", options.join(", "));
     }
+    for note in notes {
+        out.push_str(note);
+        if !note.ends_with('\n') {
+            out.push('\n');
+        }
+    }
     let failures: Vec<&StageResult> = results
         .iter()
         .filter(|r| matches!(r.outcome, Outcome::Fail(_)))
@@ -169,17 +193,33 @@ pub fn summary(task: &str, options: &[String], results: &[StageResult]) -> Strin
     out
 }
 
-/// The command as a person would type it, with the directory it runs in when
-/// that is not the project root.
+/// `word`, quoted for a shell if it is empty or holds white space.
+fn quoted(word: &str) -> String {
+    if word.is_empty() || word.contains(char::is_whitespace) {
+        format!("'{word}'")
+    } else {
+        word.to_owned()
+    }
+}
+
+/// The command as a person would type it: the environment variables it sets,
+/// the program and its arguments, and the directory it runs in when that is not
+/// the project root.
 pub fn show(cmd: &Command) -> String {
-    let mut text = cmd.get_program().to_string_lossy().into_owned();
-    for arg in cmd.get_args() {
-        let arg = arg.to_string_lossy();
-        if arg.is_empty() || arg.contains(char::is_whitespace) {
-            let _ = write!(text, " '{arg}'");
-        } else {
-            let _ = write!(text, " {arg}");
+    let mut text = String::new();
+    for (key, value) in cmd.get_envs() {
+        if let Some(value) = value {
+            let _ = write!(
+                text,
+                "{}={} ",
+                key.to_string_lossy(),
+                quoted(&value.to_string_lossy())
+            );
         }
+    }
+    text.push_str(&cmd.get_program().to_string_lossy());
+    for arg in cmd.get_args() {
+        let _ = write!(text, " {}", quoted(&arg.to_string_lossy()));
     }
     if let Some(dir) = cmd.get_current_dir() {
         let root = project_root();
@@ -210,6 +250,64 @@ pub fn run(cmd: &mut Command) -> Result<(), String> {
     } else {
         Err(format!("`{shown}` failed ({status})"))
     }
+}
+
+/// Prints `cmd` and runs it as [`run`] does, its standard error streamed line by
+/// line and read: a line starting with `warning:` (cargo's own warnings, such as
+/// two crates documented to the same file) makes the stage fail too, after the
+/// command has finished. For stages whose warnings are all denied; rustc's and
+/// rustdoc's are denied by their flags (`-D warnings`), cargo's here.
+pub fn run_denying_warnings(cmd: &mut Command) -> Result<(), String> {
+    let shown = show(cmd);
+    println!("$ {shown}");
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("`{shown}` could not be started: {e}"))?;
+    let mut warnings = Vec::new();
+    if let Some(stderr) = child.stderr.take() {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            eprintln!("{line}");
+            let plain = without_colours(&line);
+            if plain.starts_with("warning:") {
+                warnings.push(plain);
+            }
+        }
+    }
+    let status = child
+        .wait()
+        .map_err(|e| format!("`{shown}` could not be waited for: {e}"))?;
+    if !status.success() {
+        return Err(format!("`{shown}` failed ({status})"));
+    }
+    match warnings.as_slice() {
+        [] => Ok(()),
+        [one] => Err(format!("`{shown}` warned (warnings are denied): {one}")),
+        many => Err(format!(
+            "`{shown}` warned {} times (warnings are denied), first: {}",
+            many.len(),
+            many[0]
+        )),
+    }
+}
+
+/// `line` without ANSI colour sequences (`ESC [ ... m`).
+fn without_colours(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Prints `cmd`, runs it and returns its standard output (stderr is streamed);
@@ -249,22 +347,36 @@ mod tests {
             result("test", Outcome::Fail("`cargo test` failed".into())),
             result("firmware", Outcome::NotRun("not in this checkout".into())),
         ];
-        let text = summary("test", &["--no-install".into()], &results);
-        assert_eq!(text.lines().last(), Some("xtask: 1 passed, 2 failed"));
-        assert!(text.contains("clippy: `cargo clippy` failed"), "{text}");
-        assert!(text.contains("test: `cargo test` failed"), "{text}");
-        assert!(text.contains("NOT RUN"), "{text}");
-        assert!(text.contains("(not in this checkout)"), "{text}");
-        assert!(text.contains("options: --no-install"), "{text}");
-        assert!(text.contains("1.5"), "{text}");
+        let notes = ["--bless: all 4 golden file(s) unchanged\n".to_owned()];
+        let text = summary("test", &["--no-install".into()], &notes, &results);
+        assert_eq!(
+            text,
+            "\n==> xtask test: summary\n\
+             stage     result    seconds\n\
+             fmt       PASS          1.5\n\
+             clippy    FAIL          1.5\n\
+             test      FAIL          1.5\n\
+             firmware  NOT RUN         -  (not in this checkout)\n\
+             options: --no-install\n\
+             --bless: all 4 golden file(s) unchanged\n\
+             failures:\n  \
+             clippy: `cargo clippy` failed\n  \
+             test: `cargo test` failed\n\
+             xtask: 1 passed, 2 failed\n"
+        );
     }
 
     #[test]
     fn summary_of_a_clean_run() {
-        let text = summary("test", &[], &[result("fmt", Outcome::Pass)]);
-        assert!(!text.contains("failures"), "{text}");
-        assert!(text.contains("options: none"), "{text}");
-        assert_eq!(text.lines().last(), Some("xtask: 1 passed, 0 failed"));
+        let text = summary("test", &[], &[], &[result("fmt", Outcome::Pass)]);
+        assert_eq!(
+            text,
+            "\n==> xtask test: summary\n\
+             stage  result    seconds\n\
+             fmt    PASS          1.5\n\
+             options: none\n\
+             xtask: 1 passed, 0 failed\n"
+        );
     }
 
     #[test]
@@ -275,13 +387,58 @@ mod tests {
         assert_eq!(show(&cmd), "cargo fmt --check 'a b'   (in firmware/)");
         cmd.current_dir(project_root());
         assert_eq!(show(&cmd), "cargo fmt --check 'a b'");
+        cmd.env("RUSTDOCFLAGS", "-D warnings").env_remove("UNSET");
+        assert_eq!(
+            show(&cmd),
+            "RUSTDOCFLAGS='-D warnings' cargo fmt --check 'a b'"
+        );
     }
 
     #[test]
     fn failing_commands_are_failures() {
-        assert!(run(&mut Command::new("false")).is_err());
-        assert!(run(&mut Command::new("true")).is_ok());
+        assert_eq!(
+            run(&mut Command::new("false")),
+            Err("`false` failed (exit status: 1)".to_owned())
+        );
+        assert_eq!(run(&mut Command::new("true")), Ok(()));
         let missing = run(&mut Command::new("xtask-no-such-program")).unwrap_err();
-        assert!(missing.contains("could not be started"), "{missing}");
+        assert!(
+            missing.starts_with("`xtask-no-such-program` could not be started: "),
+            "{missing}"
+        );
+    }
+
+    fn sh(script: &str) -> Command {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", script]);
+        cmd
+    }
+
+    #[test]
+    fn warnings_fail_a_stage_that_denies_them() {
+        assert_eq!(run_denying_warnings(&mut sh("echo fine >&2")), Ok(()));
+        let mut one = sh("echo 'warning: output filename collision' >&2; echo '  = note: x' >&2");
+        assert_eq!(
+            run_denying_warnings(&mut one),
+            Err(format!(
+                "`{}` warned (warnings are denied): warning: output filename collision",
+                show(&one)
+            ))
+        );
+        // Coloured, and more than one: counted, the first named.
+        let mut two = sh("printf '\\033[1;33mwarning\\033[0m: a\\nwarning: b\\n' >&2");
+        assert_eq!(
+            run_denying_warnings(&mut two),
+            Err(format!(
+                "`{}` warned 2 times (warnings are denied), first: warning: a",
+                show(&two)
+            ))
+        );
+        // A failure is reported as a failure, whatever it printed.
+        let mut failed = sh("echo 'warning: w' >&2; exit 3");
+        assert_eq!(
+            run_denying_warnings(&mut failed),
+            Err(format!("`{}` failed (exit status: 3)", show(&failed)))
+        );
     }
 }

@@ -1,11 +1,12 @@
 //! Test: `cargo xtask test`, every check CI runs, in order, from the project root,
-//! keeping going after a failure and summarizing all stages at the end.
+//! keeping going after a failure and summarizing all stages at the end; with
+//! `--bless`, the tests rewrite the golden files whose output changed.
 
 use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
 
-use crate::project_root;
 use crate::stage::{self, Stages};
+use crate::{bless, project_root};
 
 /// The MCU target the core must build for.
 const TARGET: &str = "thumbv7em-none-eabihf";
@@ -17,22 +18,50 @@ const COMPONENTS: [&str; 2] = ["rustfmt", "clippy"];
 struct Options {
     /// Whether missing targets/components may be installed with rustup.
     install: bool,
+    /// Whether the tests rewrite golden files instead of failing on them.
+    bless: bool,
 }
 
 fn parse_args(args: &[String]) -> Result<Options, String> {
-    let mut options = Options { install: true };
+    let mut options = Options {
+        install: true,
+        bless: false,
+    };
     for arg in args {
         match arg.as_str() {
             "--no-install" => options.install = false,
+            "--bless" => options.bless = true,
             other => {
                 return Err(format!(
-                    "unknown option `{other}` (the only option is --no-install; \
+                    "unknown option `{other}` (the options are --no-install and --bless; \
                      see `cargo xtask help`)"
                 ));
             }
         }
     }
     Ok(options)
+}
+
+/// One command stage.
+struct Step {
+    name: &'static str,
+    cmd: Command,
+    /// Cargo's own warnings fail the stage too ([`stage::run_denying_warnings`]).
+    deny_warnings: bool,
+    /// The stage that runs the tests: with `--bless`, they get [`bless::BLESS_VAR`]
+    /// and the golden files are compared before and after.
+    runs_tests: bool,
+}
+
+impl Step {
+    fn new(name: &'static str, cmd: Command) -> Self {
+        Step {
+            name,
+            cmd,
+            deny_warnings: false,
+            runs_tests: false,
+        }
+    }
 }
 
 /// Runs `cargo xtask test` with the arguments after `test`.
@@ -49,6 +78,9 @@ pub fn run(args: &[String]) -> ExitCode {
     if !options.install {
         stages.option("--no-install (a missing target or component is a failure)");
     }
+    if options.bless {
+        stages.option("--bless (the tests rewrite golden files whose output changed)");
+    }
 
     let mut no_rustup = false;
     stages.stage("toolchain", || {
@@ -63,9 +95,17 @@ pub fn run(args: &[String]) -> ExitCode {
     });
 
     let firmware = root.join("firmware");
-    let mut commands: Vec<(&str, Command)> = vec![
-        ("fmt", cargo(&root, &["fmt", "--all", "--check"])),
-        (
+    // --no-fail-fast: a failing test binary must not hide the failures of the
+    // ones after it.
+    let mut test = cargo(&root, &["test", "--workspace", "--no-fail-fast"]);
+    if options.bless {
+        test.env(bless::BLESS_VAR, "1");
+    }
+    let mut doc = cargo(&root, &["doc", "--no-deps", "--workspace"]);
+    doc.env("RUSTDOCFLAGS", "-D warnings");
+    let mut steps = vec![
+        Step::new("fmt", cargo(&root, &["fmt", "--all", "--check"])),
+        Step::new(
             "clippy",
             cargo(
                 &root,
@@ -79,17 +119,19 @@ pub fn run(args: &[String]) -> ExitCode {
                 ],
             ),
         ),
-        // --no-fail-fast: a failing test binary must not hide the failures of
-        // the ones after it.
-        (
-            "test",
-            cargo(&root, &["test", "--workspace", "--no-fail-fast"]),
-        ),
-        (
+        Step {
+            runs_tests: true,
+            ..Step::new("test", test)
+        },
+        Step {
+            deny_warnings: true,
+            ..Step::new("doc", doc)
+        },
+        Step::new(
             "core thumbv7em",
             cargo(&root, &["build", "-p", "scanline", "--target", TARGET]),
         ),
-        (
+        Step::new(
             "core thumbv7em defmt",
             cargo(
                 &root,
@@ -107,24 +149,42 @@ pub fn run(args: &[String]) -> ExitCode {
     ];
     let has_firmware = firmware.join("Cargo.toml").is_file();
     if has_firmware {
-        commands.extend([
-            ("firmware fmt", cargo(&firmware, &["fmt", "--check"])),
-            (
+        steps.extend([
+            Step::new("firmware fmt", cargo(&firmware, &["fmt", "--check"])),
+            Step::new(
                 "firmware clippy",
                 cargo(&firmware, &["clippy", "--", "-D", "warnings"]),
             ),
-            ("firmware build", cargo(&firmware, &["build", "--release"])),
+            Step::new("firmware build", cargo(&firmware, &["build", "--release"])),
         ]);
     }
 
     if no_rustup {
         // Without rustup nothing below can be trusted to have its toolchain: stop.
-        for (name, _) in &commands {
-            stages.not_run(name, "stopped: rustup is missing");
+        for step in &steps {
+            stages.not_run(step.name, "stopped: rustup is missing");
         }
     } else {
-        for (name, mut cmd) in commands {
-            stages.stage(name, || stage::run(&mut cmd));
+        for mut step in steps {
+            let run = |cmd: &mut Command| {
+                if step.deny_warnings {
+                    stage::run_denying_warnings(cmd)
+                } else {
+                    stage::run(cmd)
+                }
+            };
+            if step.runs_tests && options.bless {
+                let dirs = bless::golden_dirs();
+                let before = bless::snapshot(&root, &dirs);
+                stages.stage(step.name, || run(&mut step.cmd));
+                let after = bless::snapshot(&root, &dirs);
+                stages.note(&bless::report(
+                    &bless::changes(&before, &after),
+                    after.len(),
+                ));
+            } else {
+                stages.stage(step.name, || run(&mut step.cmd));
+            }
         }
     }
     if has_firmware {
@@ -299,13 +359,33 @@ mod tests {
 
     #[test]
     fn options() {
-        assert_eq!(parse_args(&args(&[])), Ok(Options { install: true }));
+        let default = Options {
+            install: true,
+            bless: false,
+        };
+        assert_eq!(parse_args(&args(&[])), Ok(default));
         assert_eq!(
             parse_args(&args(&["--no-install"])),
-            Ok(Options { install: false })
+            Ok(Options {
+                install: false,
+                ..default
+            })
         );
-        let err = parse_args(&args(&["--quick"])).unwrap_err();
-        assert!(err.contains("`--quick`"), "{err}");
+        assert_eq!(
+            parse_args(&args(&["--bless", "--no-install"])),
+            Ok(Options {
+                install: false,
+                bless: true
+            })
+        );
+        assert_eq!(
+            parse_args(&args(&["--bless", "--quick"])),
+            Err(
+                "unknown option `--quick` (the options are --no-install and --bless; \
+                 see `cargo xtask help`)"
+                    .to_owned()
+            )
+        );
     }
 
     #[test]

@@ -8,7 +8,14 @@ use std::path::{Path, PathBuf};
 use crate::project_root;
 
 /// Directories holding this repository's crates (`firmware` only when present).
-const CRATE_DIRS: [&str; 5] = ["core", "host", "tests", "xtask", "firmware"];
+const CRATE_DIRS: [&str; 6] = ["core", "host", "testkit", "tests", "xtask", "firmware"];
+
+/// Source directories where every file holds one concern, and so stays short.
+const SHORT_FILE_DIRS: [&str; 4] = ["core/src", "host/src", "testkit/src", "xtask/src"];
+
+/// The most lines a file under [`SHORT_FILE_DIRS`] may have (a file that grows
+/// past it holds more than one concern; split it).
+const MAX_LINES: usize = 700;
 
 /// Macros that must not be left in non-test code.
 const FORBIDDEN_MACROS: [&str; 3] = ["dbg", "todo", "unimplemented"];
@@ -79,6 +86,17 @@ fn check_module_doc(path: &str, text: &str) -> Option<String> {
             "{path}:1: empty file; it must start with a `//!` line saying what it is for"
         )),
     }
+}
+
+/// A file longer than [`MAX_LINES`].
+fn check_length(path: &str, text: &str) -> Option<String> {
+    let lines = text.lines().count();
+    (lines > MAX_LINES).then(|| {
+        format!(
+            "{path}: {lines} lines, more than {MAX_LINES}: a file this long holds more than \
+             one concern; split it into modules named by one noun each"
+        )
+    })
 }
 
 /// The code of a line, without a trailing `//` comment.
@@ -276,6 +294,16 @@ fn every_module_starts_with_a_doc_line() {
 }
 
 #[test]
+fn source_files_hold_one_concern_and_stay_short() {
+    let problems: Vec<String> = rust_files()
+        .iter()
+        .filter(|rel| SHORT_FILE_DIRS.iter().any(|dir| rel.starts_with(dir)))
+        .filter_map(|rel| check_length(&shown(rel), &read(rel)))
+        .collect();
+    report("source files too long", &problems);
+}
+
+#[test]
 fn no_debugging_leftovers_in_non_test_code() {
     let files = rust_files();
     let texts: Vec<String> = files.iter().map(|rel| read(rel)).collect();
@@ -360,28 +388,59 @@ mod checks_catch_problems {
     #[test]
     fn module_doc() {
         assert_eq!(check_module_doc("a.rs", "//! A module.\nfn f() {}\n"), None);
-        let err = check_module_doc("core/src/x.rs", "#![no_std]\n//! Late.\n").unwrap();
-        assert!(err.starts_with("core/src/x.rs:1: "), "{err}");
-        assert!(err.contains("#![no_std]"), "{err}");
-        assert!(check_module_doc("a.rs", "").is_some());
-        assert!(check_module_doc("a.rs", "/// Item doc.\n").is_some());
+        let late = |found: &str| {
+            Some(format!(
+                "core/src/x.rs:1: the first line must be a `//!` line saying what the \
+                 module is for, found `{found}`"
+            ))
+        };
+        assert_eq!(
+            check_module_doc("core/src/x.rs", "#![no_std]\n//! Late.\n"),
+            late("#![no_std]")
+        );
+        assert_eq!(
+            check_module_doc("core/src/x.rs", "/// Item doc.\n"),
+            late("/// Item doc.")
+        );
+        assert_eq!(
+            check_module_doc("a.rs", ""),
+            Some(
+                "a.rs:1: empty file; it must start with a `//!` line saying what it is for"
+                    .to_owned()
+            )
+        );
+    }
+
+    #[test]
+    fn length() {
+        let short = "//! M.\n".repeat(MAX_LINES);
+        assert_eq!(check_length("core/src/a.rs", &short), None);
+        let long = format!("{short}fn one_more() {{}}\n");
+        assert_eq!(
+            check_length("core/src/a.rs", &long),
+            Some(format!(
+                "core/src/a.rs: {} lines, more than {MAX_LINES}: a file this long holds more \
+                 than one concern; split it into modules named by one noun each",
+                MAX_LINES + 1
+            ))
+        );
     }
 
     #[test]
     fn forbidden_macros() {
         let bad = "//! M.\nfn f() {\n    let x = dbg!(1);\n    todo!()\n}\n";
-        let problems = check_forbidden_macros("host/src/a.rs", bad);
-        assert_eq!(problems.len(), 2, "{problems:?}");
-        assert!(
-            problems[0].starts_with("host/src/a.rs:3: `dbg!(`"),
-            "{problems:?}"
-        );
-        assert!(
-            problems[1].starts_with("host/src/a.rs:4: `todo!(`"),
-            "{problems:?}"
+        assert_eq!(
+            check_forbidden_macros("host/src/a.rs", bad),
+            [
+                "host/src/a.rs:3: `dbg!(` in non-test code: `let x = dbg!(1);`",
+                "host/src/a.rs:4: `todo!(` in non-test code: `todo!()`",
+            ]
         );
         let bad = "//! M.\nfn g() -> u8 {\n    unimplemented!(\"later\")\n}\n";
-        assert_eq!(check_forbidden_macros("a.rs", bad).len(), 1);
+        assert_eq!(
+            check_forbidden_macros("a.rs", bad),
+            ["a.rs:3: `unimplemented!(` in non-test code: `unimplemented!(\"later\")`"]
+        );
     }
 
     #[test]
@@ -397,9 +456,10 @@ mod checks_catch_problems {
         assert_eq!(check_forbidden_macros("a.rs", ok), Vec::<String>::new());
         // Code after a test module is checked again.
         let bad = "//! M.\n#[cfg(test)]\nmod tests {\n}\nfn f() {\n    dbg!(2);\n}\n";
-        let problems = check_forbidden_macros("a.rs", bad);
-        assert_eq!(problems.len(), 1, "{problems:?}");
-        assert!(problems[0].starts_with("a.rs:6: "), "{problems:?}");
+        assert_eq!(
+            check_forbidden_macros("a.rs", bad),
+            ["a.rs:6: `dbg!(` in non-test code: `dbg!(2);`"]
+        );
         // A whole-file `#![cfg(test)]` is test code.
         assert!(check_forbidden_macros("a.rs", "//! T.\n#![cfg(test)]\ntodo!();\n").is_empty());
     }
@@ -431,9 +491,13 @@ mod checks_catch_problems {
     #[test]
     fn unsafe_needs_a_safety_comment() {
         let bad = "//! M.\n#![forbid(unsafe_code)]\n// unsafe in a comment is fine\nfn f(p: *const u8) -> u8 {\n    unsafe { *p }\n}\n";
-        let problems = check_unsafe("core/src/k.rs", bad);
-        assert_eq!(problems.len(), 1, "{problems:?}");
-        assert!(problems[0].starts_with("core/src/k.rs:5: "), "{problems:?}");
+        assert_eq!(
+            check_unsafe("core/src/k.rs", bad),
+            [
+                "core/src/k.rs:5: `unsafe` in a file with no `// SAFETY:` comment arguing why \
+                 it is sound: `unsafe { *p }`"
+            ]
+        );
         let argued = bad.replace("    unsafe", "    // SAFETY: p is valid.\n    unsafe");
         assert!(check_unsafe("core/src/k.rs", &argued).is_empty());
     }
@@ -447,19 +511,41 @@ mod checks_catch_problems {
             None
         );
         let missing = "[package]\nname = \"a\"\n[dependencies]\nworkspace = true\n";
-        let err = check_lints("host/Cargo.toml", missing).unwrap();
-        assert!(err.starts_with("host/Cargo.toml: "), "{err}");
-        assert!(check_lints("a/Cargo.toml", "[lints]\nworkspace = false\n").is_some());
-        assert!(check_lints("a/Cargo.toml", "[lints]\n# workspace = true\n").is_some());
+        let err = |path: &str| {
+            Some(format!(
+                "{path}: no `[lints]` table with `workspace = true`; every crate of the \
+                 workspace inherits [workspace.lints] (add it at the end of the file)"
+            ))
+        };
+        assert_eq!(
+            check_lints("host/Cargo.toml", missing),
+            err("host/Cargo.toml")
+        );
+        assert_eq!(
+            check_lints("a/Cargo.toml", "[lints]\nworkspace = false\n"),
+            err("a/Cargo.toml")
+        );
+        assert_eq!(
+            check_lints("a/Cargo.toml", "[lints]\n# workspace = true\n"),
+            err("a/Cargo.toml")
+        );
     }
 
     #[test]
     fn readme() {
-        assert!(check_readme(None).unwrap().contains("missing"));
-        assert!(
-            check_readme(Some("# scanline\n"))
-                .unwrap()
-                .contains("does not mention")
+        assert_eq!(
+            check_readme(None).as_deref(),
+            Some(
+                "README.md: missing at the project root; it must exist and mention \
+                 `cargo xtask test` (the test command that .ci/run runs)"
+            )
+        );
+        assert_eq!(
+            check_readme(Some("# scanline\n")).as_deref(),
+            Some(
+                "README.md: does not mention `cargo xtask test` (the test command that \
+                 .ci/run runs)"
+            )
         );
         assert_eq!(check_readme(Some("Run `cargo xtask test`.\n")), None);
     }

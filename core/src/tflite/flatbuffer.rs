@@ -19,12 +19,12 @@
 use crate::{Error, Result};
 
 /// `Error::Malformed` at `offset`.
-pub(crate) const fn malformed(offset: usize, what: &'static str) -> Error {
+pub(super) const fn malformed(offset: usize, what: &'static str) -> Error {
     Error::Malformed { offset, what }
 }
 
 /// `len` bytes at `pos` of `buf`, or a malformed error naming `what`.
-pub(crate) fn bytes_at<'a>(
+pub(super) fn bytes_at<'a>(
     buf: &'a [u8],
     pos: usize,
     len: usize,
@@ -54,7 +54,7 @@ fn follow(buf: &[u8], pos: usize, what: &'static str) -> Result<usize> {
 }
 
 /// The root table of a flatbuffer, checking the 4-byte file identifier at bytes 4..8.
-pub(crate) fn root<'a>(buf: &'a [u8], identifier: &[u8; 4]) -> Result<Table<'a>> {
+pub(super) fn root<'a>(buf: &'a [u8], identifier: &[u8; 4]) -> Result<Table<'a>> {
     let id = bytes_at(buf, 4, 4, "file identifier (file too short)")?;
     if id != identifier {
         return Err(malformed(4, "file identifier is not \"TFL3\""));
@@ -65,7 +65,7 @@ pub(crate) fn root<'a>(buf: &'a [u8], identifier: &[u8; 4]) -> Result<Table<'a>>
 
 /// A table: its position and its vtable, both checked to lie inside the buffer.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Table<'a> {
+pub(super) struct Table<'a> {
     buf: &'a [u8],
     pos: usize,
     vtable: usize,
@@ -75,7 +75,7 @@ pub(crate) struct Table<'a> {
 
 impl<'a> Table<'a> {
     /// The table at `pos`.
-    pub(crate) fn new(buf: &'a [u8], pos: usize, what: &'static str) -> Result<Self> {
+    pub(super) fn new(buf: &'a [u8], pos: usize, what: &'static str) -> Result<Self> {
         let b = bytes_at(buf, pos, 4, what)?;
         let soffset = i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as i64;
         let vtable = (pos as i64)
@@ -102,7 +102,7 @@ impl<'a> Table<'a> {
     }
 
     /// Byte offset of the table in the buffer.
-    pub(crate) fn pos(&self) -> usize {
+    pub(super) fn pos(&self) -> usize {
         self.pos
     }
 
@@ -134,42 +134,42 @@ impl<'a> Table<'a> {
     }
 
     /// An `i8` (byte) field.
-    pub(crate) fn i8(&self, id: usize, default: i8, what: &'static str) -> Result<i8> {
+    pub(super) fn i8(&self, id: usize, default: i8, what: &'static str) -> Result<i8> {
         Ok(self
             .scalar::<1>(id, what)?
             .map_or(default, i8::from_le_bytes))
     }
 
     /// A `u8` (ubyte, union type) field.
-    pub(crate) fn u8(&self, id: usize, default: u8, what: &'static str) -> Result<u8> {
+    pub(super) fn u8(&self, id: usize, default: u8, what: &'static str) -> Result<u8> {
         Ok(self
             .scalar::<1>(id, what)?
             .map_or(default, u8::from_le_bytes))
     }
 
     /// An `i32` field.
-    pub(crate) fn i32(&self, id: usize, default: i32, what: &'static str) -> Result<i32> {
+    pub(super) fn i32(&self, id: usize, default: i32, what: &'static str) -> Result<i32> {
         Ok(self
             .scalar::<4>(id, what)?
             .map_or(default, i32::from_le_bytes))
     }
 
     /// A `u32` field.
-    pub(crate) fn u32(&self, id: usize, default: u32, what: &'static str) -> Result<u32> {
+    pub(super) fn u32(&self, id: usize, default: u32, what: &'static str) -> Result<u32> {
         Ok(self
             .scalar::<4>(id, what)?
             .map_or(default, u32::from_le_bytes))
     }
 
     /// A `u64` field.
-    pub(crate) fn u64(&self, id: usize, default: u64, what: &'static str) -> Result<u64> {
+    pub(super) fn u64(&self, id: usize, default: u64, what: &'static str) -> Result<u64> {
         Ok(self
             .scalar::<8>(id, what)?
             .map_or(default, u64::from_le_bytes))
     }
 
     /// A sub-table field.
-    pub(crate) fn table(&self, id: usize, what: &'static str) -> Result<Option<Table<'a>>> {
+    pub(super) fn table(&self, id: usize, what: &'static str) -> Result<Option<Table<'a>>> {
         match self.field(id, 4, what)? {
             None => Ok(None),
             Some(p) => Table::new(self.buf, follow(self.buf, p, what)?, what).map(Some),
@@ -177,7 +177,7 @@ impl<'a> Table<'a> {
     }
 
     /// A vector field whose elements are `elem` bytes each.
-    pub(crate) fn vector(
+    pub(super) fn vector(
         &self,
         id: usize,
         elem: usize,
@@ -202,7 +202,7 @@ impl<'a> Table<'a> {
     }
 
     /// A string field (UTF-8 is checked).
-    pub(crate) fn string(&self, id: usize, what: &'static str) -> Result<Option<&'a str>> {
+    pub(super) fn string(&self, id: usize, what: &'static str) -> Result<Option<&'a str>> {
         match self.vector(id, 1, what)? {
             None => Ok(None),
             Some(v) => core::str::from_utf8(v.data)
@@ -214,7 +214,7 @@ impl<'a> Table<'a> {
 
 /// A vector: `len` elements at `pos`, all inside the buffer.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Vector<'a> {
+pub(super) struct Vector<'a> {
     buf: &'a [u8],
     pos: usize,
     data: &'a [u8],
@@ -224,28 +224,28 @@ pub(crate) struct Vector<'a> {
 
 impl<'a> Vector<'a> {
     /// Number of elements.
-    pub(crate) fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.len
     }
 
     /// The elements' bytes.
-    pub(crate) fn bytes(&self) -> &'a [u8] {
+    pub(super) fn bytes(&self) -> &'a [u8] {
         self.data
     }
 
     /// Byte offset of the first element.
-    pub(crate) fn pos(&self) -> usize {
+    pub(super) fn pos(&self) -> usize {
         self.pos
     }
 
     /// Element `i` of a vector of `i32`.
-    pub(crate) fn i32(&self, i: usize) -> Option<i32> {
+    pub(super) fn i32(&self, i: usize) -> Option<i32> {
         let b = self.data.get(i.checked_mul(4)?..)?.get(..4)?;
         Some(i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     }
 
     /// Element `i` of a vector of tables.
-    pub(crate) fn table(&self, i: usize) -> Result<Table<'a>> {
+    pub(super) fn table(&self, i: usize) -> Result<Table<'a>> {
         if i >= self.len {
             return Err(malformed(self.pos, self.what));
         }
@@ -292,23 +292,33 @@ mod tests {
         // Field 2 is beyond the vtable (length 8 covers ids 0 and 1): absent.
         assert_eq!(t.string(2, "s").unwrap(), None);
         assert_eq!(t.i32(5, -1, "absent").unwrap(), -1);
-        assert!(root(&b, b"XXXX").is_err());
+        // (The message names the identifier TFLite files carry, the only one read.)
+        assert_eq!(
+            root(&b, b"XXXX").unwrap_err(),
+            malformed(4, "file identifier is not \"TFL3\"")
+        );
         // Vector length past the end.
         let mut bad = b;
         bad[32..36].copy_from_slice(&1000u32.to_le_bytes());
         let t = root(&bad, b"TFL3").unwrap();
-        assert!(matches!(
-            t.vector(1, 4, "v"),
-            Err(Error::Malformed { offset: 32, .. })
-        ));
+        assert_eq!(t.vector(1, 4, "v").unwrap_err(), malformed(32, "v"));
         // Root offset past the end.
         let mut bad = b;
         bad[0..4].copy_from_slice(&u32::MAX.to_le_bytes());
-        assert!(root(&bad, b"TFL3").is_err());
+        assert_eq!(
+            root(&bad, b"TFL3").unwrap_err(),
+            malformed(0, "root table offset")
+        );
         // soffset pointing before the start.
         let mut bad = b;
         bad[16..20].copy_from_slice(&100i32.to_le_bytes());
-        assert!(root(&bad, b"TFL3").is_err());
-        assert!(root(&b[..6], b"TFL3").is_err());
+        assert_eq!(
+            root(&bad, b"TFL3").unwrap_err(),
+            malformed(16, "vtable offset out of range")
+        );
+        assert_eq!(
+            root(&b[..6], b"TFL3").unwrap_err(),
+            malformed(4, "file identifier (file too short)")
+        );
     }
 }

@@ -1,0 +1,762 @@
+//! Avx2: the x86-64 AVX2 kernel set — the portable row kernels compiled for AVX2
+//! (LLVM vectorizes their inner loops 256 bits wide), and explicit AVX2 kernels
+//! where auto-vectorization does not reach. Same bytes as the portable kernels:
+//! every product is exact in 32 bits and requantization is integer arithmetic.
+//!
+//! The only way in is [`Avx2::of`], which needs [`Kernels`] for [`Isa::Avx2`];
+//! building those is `unsafe` ([`Kernels::assume`]) and promises the CPU has AVX2,
+//! which is the safety argument of every call below.
+#![allow(unsafe_code)]
+
+use core::arch::x86_64::*;
+use core::mem::MaybeUninit;
+
+use crate::exec::{Isa, Kernels};
+use crate::requant::ChannelRequant;
+use crate::{Conv2d, DepthwiseConv2d, MaxPool2d, Rounding, Rows, Shape, WeightLayout};
+
+/// Proof that the CPU runs AVX2: only [`Avx2::of`] makes one.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Avx2(());
+
+impl Avx2 {
+    /// The AVX2 kernels, if `kernels` chose them.
+    #[inline]
+    pub(crate) fn of(kernels: Kernels) -> Option<Self> {
+        (kernels.isa() == Isa::Avx2).then_some(Avx2(()))
+    }
+
+    /// [`Conv2d::compute_row`] for AVX2.
+    #[inline]
+    pub(crate) fn conv<R: Rows + ?Sized>(
+        self,
+        conv: &Conv2d<'_>,
+        rows: &R,
+        input: Shape,
+        oy: usize,
+        out: &mut [i8],
+        rounding: Rounding,
+    ) {
+        // SAFETY: an `Avx2` exists only for `Kernels` built by `Kernels::assume(Avx2)`,
+        // whose contract is that the CPU supports AVX2.
+        unsafe { conv_row(conv, rows, input, oy, out, rounding) }
+    }
+
+    /// [`crate::Layer::compute_rows`] of a convolution for AVX2: `out` holds whole
+    /// output rows of `n` values from row `first` on.
+    #[inline]
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn conv_rows<R: Rows + ?Sized>(
+        self,
+        conv: &Conv2d<'_>,
+        rows: &R,
+        input: Shape,
+        first: usize,
+        n: usize,
+        out: &mut [i8],
+        rounding: Rounding,
+    ) {
+        // SAFETY: as in `Avx2::conv`.
+        unsafe { conv_rows(conv, rows, input, first, n, out, rounding) }
+    }
+
+    /// [`DepthwiseConv2d::compute_row`] for AVX2.
+    #[inline]
+    pub(crate) fn depthwise<R: Rows + ?Sized>(
+        self,
+        dw: &DepthwiseConv2d<'_>,
+        rows: &R,
+        input: Shape,
+        oy: usize,
+        out: &mut [i8],
+        rounding: Rounding,
+    ) {
+        // SAFETY: as in `Avx2::conv`.
+        unsafe { depthwise_row(dw, rows, input, oy, out, rounding) }
+    }
+
+    /// [`MaxPool2d::compute_row`] for AVX2.
+    #[inline]
+    pub(crate) fn pool<R: Rows + ?Sized>(
+        self,
+        pool: &MaxPool2d,
+        rows: &R,
+        input: Shape,
+        oy: usize,
+        out: &mut [i8],
+    ) {
+        // SAFETY: as in `Avx2::conv`.
+        unsafe { pool_row(pool, rows, input, oy, out) }
+    }
+}
+
+#[target_feature(enable = "avx2")]
+fn conv_row<R: Rows + ?Sized>(
+    conv: &Conv2d<'_>,
+    rows: &R,
+    input: Shape,
+    oy: usize,
+    out: &mut [i8],
+    rounding: Rounding,
+) {
+    let n = out.len();
+    conv_rows(conv, rows, input, oy, n, out, rounding);
+}
+
+/// Whether [`conv_windows`] takes this convolution.
+fn windows_fit(conv: &Conv2d<'_>, rounding: Rounding) -> bool {
+    let f = conv.filter();
+    let contiguous = conv.layout == WeightLayout::Ohwi || f.out_channels == 1;
+    let w = &conv.window.width;
+    // One output column's widened rows must fit (see `conv_windows`).
+    let one_column = (PX * w.stride + w.effective()) * f.in_channels + 2;
+    rounding == Rounding::Double
+        && conv.in_channels > 1
+        && contiguous
+        && f.per_channel() <= MAX_K
+        && f.height.saturating_mul(one_column) <= ROWS
+}
+
+#[target_feature(enable = "avx2")]
+fn conv_rows<R: Rows + ?Sized>(
+    conv: &Conv2d<'_>,
+    rows: &R,
+    input: Shape,
+    first: usize,
+    n: usize,
+    out: &mut [i8],
+    rounding: Rounding,
+) {
+    if windows_fit(conv, rounding) {
+        conv_windows(conv, rows, input, first, n, out);
+    } else if taps_fit(conv, rounding) {
+        for (i, row) in out.chunks_exact_mut(n).enumerate() {
+            conv_taps(conv, rows, input, first + i, row);
+        }
+    } else {
+        for (i, row) in out.chunks_exact_mut(n).enumerate() {
+            conv.row(rows, input, first + i, row, rounding);
+        }
+    }
+}
+
+/// Largest window (`kh * kw * in_channels`) [`conv_windows`] takes.
+const MAX_K: usize = crate::conv::WINDOW;
+/// Output pixels computed together (each loaded weight serves them all).
+const PX: usize = 4;
+
+/// Double-rounding requantization constants of 8 output channels (one per lane).
+#[derive(Clone, Copy)]
+struct Requant8 {
+    bias: __m256i,
+    mult: __m256i,
+    left: __m256i,
+    right: __m256i,
+    /// `(1 << right) - 1`.
+    mask: __m256i,
+    /// `mask >> 1`.
+    half: __m256i,
+}
+
+impl Requant8 {
+    /// The constants of channels `oc0..oc0 + 8`; lanes past `out_channels` get zeros.
+    #[target_feature(enable = "avx2")]
+    fn of(conv: &Conv2d<'_>, oc0: usize) -> Self {
+        let mut bias = [0i32; 8];
+        let mut mult = [0i32; 8];
+        let mut left = [0i32; 8];
+        let mut right = [0i32; 8];
+        for l in 0..8 {
+            if oc0 + l < conv.out_channels {
+                let rq = conv.channel_requant(oc0 + l, Rounding::Double);
+                bias[l] = rq.bias;
+                mult[l] = rq.mult.multiplier;
+                left[l] = rq.mult.shift.max(0);
+                right[l] = (-rq.mult.shift).clamp(0, 31);
+            }
+        }
+        let mask = right.map(|r| ((1i64 << r) - 1) as i32);
+        Self {
+            bias: load8(&bias),
+            mult: load8(&mult),
+            left: load8(&left),
+            right: load8(&right),
+            mask: load8(&mask),
+            half: load8(&mask.map(|m| m >> 1)),
+        }
+    }
+
+    /// The constants of one channel in every lane.
+    #[target_feature(enable = "avx2")]
+    fn splat(rq: ChannelRequant) -> Self {
+        let right = (-rq.mult.shift).clamp(0, 31);
+        let mask = ((1i64 << right) - 1) as i32;
+        Self {
+            bias: _mm256_set1_epi32(rq.bias),
+            mult: _mm256_set1_epi32(rq.mult.multiplier),
+            left: _mm256_set1_epi32(rq.mult.shift.max(0)),
+            right: _mm256_set1_epi32(right),
+            mask: _mm256_set1_epi32(mask),
+            half: _mm256_set1_epi32(mask >> 1),
+        }
+    }
+
+    /// `RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(acc << left, mult), right)`
+    /// per lane, exactly as [`crate::Multiplier::apply`] with double rounding (the
+    /// saturating case needs `mult == i32::MIN`, which no multiplier is).
+    #[target_feature(enable = "avx2")]
+    fn apply(&self, acc: __m256i) -> __m256i {
+        let x = _mm256_sllv_epi32(acc, self.left);
+        let nudge = _mm256_set1_epi64x(1 << 30);
+        let even = _mm256_add_epi64(_mm256_mul_epi32(x, self.mult), nudge);
+        let odd = _mm256_add_epi64(
+            _mm256_mul_epi32(
+                _mm256_srli_epi64::<32>(x),
+                _mm256_srli_epi64::<32>(self.mult),
+            ),
+            nudge,
+        );
+        // Bits 31..62 of each 64-bit sum: floor((ab + 2^30) / 2^31) as i32.
+        let even = _mm256_srli_epi64::<31>(even);
+        let odd = _mm256_slli_epi64::<32>(_mm256_srli_epi64::<31>(odd));
+        let v = _mm256_blend_epi32::<0b1010_1010>(even, odd);
+        let rem = _mm256_and_si256(v, self.mask);
+        // mask >> 1, plus 1 for negative values.
+        let threshold = _mm256_sub_epi32(self.half, _mm256_srai_epi32::<31>(v));
+        let q = _mm256_srav_epi32(v, self.right);
+        _mm256_sub_epi32(q, _mm256_cmpgt_epi32(rem, threshold))
+    }
+}
+
+#[target_feature(enable = "avx2")]
+fn load8(v: &[i32; 8]) -> __m256i {
+    // SAFETY: 8 i32 are 32 readable bytes; loadu has no alignment requirement.
+    unsafe { _mm256_loadu_si256(v.as_ptr().cast()) }
+}
+
+/// `(a, b)` as one 32-bit lane of two i16: `a` low, `b` high (what `vpmaddwd` pairs).
+#[inline(always)]
+fn pair(a: i8, b: i8) -> i32 {
+    (a as i16 as u16 as u32 | ((b as i16 as u16 as u32) << 16)) as i32
+}
+
+/// Packed weight pairs one pass of [`conv_windows`] holds (64 KiB).
+const PACK: usize = 16 * 1024;
+/// Most groups of 8 channels one pass packs.
+const MAX_GROUPS: usize = 32;
+/// i16 values of the widened input rows one pass of [`conv_windows`] holds.
+const ROWS: usize = 24 * 1024;
+
+/// Window-major convolution with `vpmaddwd`, without gathering windows: the
+/// input rows an output row reads are widened once to `x - zp` in i16 (zeros in
+/// the padding columns), and every pair of window values of an output pixel is
+/// read from them directly and broadcast; the weights of groups of 8 output
+/// channels are packed as the matching i16 pairs (a segment of odd length pairs
+/// its last value with a zero weight), so each `vpmaddwd` adds two products for
+/// 8 channels. Rows outside the image are skipped (their taps contribute
+/// nothing). The products are the portable kernels', summed in another order:
+/// exact in i32 (validation bounds `|bias| + Σ|w| * max|x - zp|` by `i32::MAX`,
+/// hence every partial sum).
+#[target_feature(enable = "avx2")]
+fn conv_windows<R: Rows + ?Sized>(
+    conv: &Conv2d<'_>,
+    rows: &R,
+    input: Shape,
+    first: usize,
+    row_len: usize,
+    out: &mut [i8],
+) {
+    let win = &conv.window;
+    let f = conv.filter();
+    let (kh, kw, ci, co) = (f.height, f.width, f.in_channels, f.out_channels);
+    let k = f.per_channel();
+    let (sx, dx) = (win.width.stride, win.width.dilation);
+    // A kernel row is `segs` segments of `seg` values, `step` values apart in
+    // the input row: one run of kw * ci without horizontal dilation.
+    let (segs, seg, step) = if dx == 1 {
+        (1, kw * ci, 0)
+    } else {
+        (kw, ci, dx * ci)
+    };
+    let pairs = seg.div_ceil(2);
+    let k2 = kh * segs * pairs;
+    let out_w = win.width.output(input.width, win.padding);
+    let pad_left = win.pad_left(input.width) as isize;
+    let zp = conv.input.zero_point as i16;
+    let (lo, hi) = conv.activation.bounds(conv.output);
+    let (lo, hi) = (_mm256_set1_epi32(lo), _mm256_set1_epi32(hi));
+    let out_zp = _mm256_set1_epi32(conv.output.zero_point);
+    let per_group = k2 * 8;
+    let chunk = (PACK / per_group).clamp(1, MAX_GROUPS);
+    let groups = co.div_ceil(8);
+    // Output columns per pass: their kh widened rows (+ the block's spare
+    // pixels, + one value of overshoot for an odd segment) fit in ROWS.
+    let span = win.width.effective();
+    let cols_for = |cols: usize| ((cols + PX - 1) * sx + span) * ci + 2;
+    let mut cols = out_w.max(1);
+    while cols > 1 && kh * cols_for(cols) > ROWS {
+        cols = cols.div_ceil(2);
+    }
+    let row_stride = cols_for(cols);
+
+    // Packed weights: pair j of lane l of group g at [g * per_group + j * 8 + l];
+    // only the entries a pass writes are read.
+    let mut packed = [const { MaybeUninit::<i32>::uninit() }; PACK];
+    let mut requants = [const { MaybeUninit::<Requant8>::uninit() }; MAX_GROUPS];
+    // Widened input rows, kernel row ky at [ky * row_stride..]: only the valid
+    // rows' first `len` values are written, and read.
+    let mut widened = [const { MaybeUninit::<i16>::uninit() }; ROWS];
+
+    let mut g0 = 0;
+    while g0 < groups {
+        let gn = chunk.min(groups - g0);
+        for (gi, requant) in requants.iter_mut().enumerate().take(gn) {
+            let oc0 = (g0 + gi) * 8;
+            let base = gi * per_group;
+            for l in 0..8 {
+                let lane = oc0 + l;
+                let mut j = 0;
+                for ky in 0..kh {
+                    for sg in 0..segs {
+                        let at = ky * kw * ci + sg * seg;
+                        for pp in 0..pairs {
+                            let v = if lane < co {
+                                let w = &conv.weights[lane * k + at..lane * k + at + seg];
+                                pair(w[2 * pp], w.get(2 * pp + 1).copied().unwrap_or(0))
+                            } else {
+                                0
+                            };
+                            packed[base + j * 8 + l].write(v);
+                            j += 1;
+                        }
+                    }
+                }
+            }
+            requant.write(Requant8::of(conv, oc0));
+        }
+        for (i, out) in out.chunks_exact_mut(row_len).enumerate() {
+            let oy = first + i;
+            let y0 = win.height.first_tap(oy, win.pad_top(input.height));
+            let (ky_lo, ky_hi) = win.height.tap_range(y0, input.height);
+            let mut c0 = 0;
+            while c0 < out_w {
+                let n_cols = cols.min(out_w - c0);
+                // Input column of widened[_][0]: the first tap of output column c0.
+                let x0 = (c0 * sx) as isize - pad_left;
+                let len = cols_for(n_cols);
+                let mut valid = [false; crate::geometry::MAX_KERNEL];
+                for ky in ky_lo..ky_hi {
+                    let Some(row) = rows.row(y0 + (ky * win.height.dilation) as isize) else {
+                        continue;
+                    };
+                    valid[ky] = true;
+                    let dst = &mut widened[ky * row_stride..ky * row_stride + len];
+                    // Values of dst inside the image: columns x0.. in 0..width.
+                    let a = ((-x0).max(0) as usize * ci).min(len);
+                    let b = ((input.width as isize - x0).max(0) as usize * ci).clamp(a, len);
+                    dst[..a].fill(MaybeUninit::new(0));
+                    dst[b..].fill(MaybeUninit::new(0));
+                    let from = (x0 * ci as isize + a as isize) as usize;
+                    widen_minus(&row[from..from + (b - a)], zp, &mut dst[a..b]);
+                }
+                let mut ox = 0;
+                while ox < n_cols {
+                    let n = PX.min(n_cols - ox);
+                    for (gi, requant) in requants.iter().enumerate().take(gn) {
+                        // SAFETY: written for every gi < gn above.
+                        let rq = unsafe { requant.assume_init_ref() };
+                        let mut acc = [rq.bias; PX];
+                        for ky in (ky_lo..ky_hi).filter(|&ky| valid[ky]) {
+                            let row = widened[ky * row_stride..].as_ptr();
+                            for sg in 0..segs {
+                                let j0 = (ky * segs + sg) * pairs;
+                                let at = ox * sx * ci + sg * step;
+                                for pp in 0..pairs {
+                                    let j = j0 + pp;
+                                    // SAFETY: gi * per_group + j * 8 + 7 < gn * per_group
+                                    // <= PACK, written above; an unaligned 32-byte read.
+                                    let w = unsafe {
+                                        _mm256_loadu_si256(
+                                            packed.as_ptr().add(gi * per_group + j * 8).cast(),
+                                        )
+                                    };
+                                    for (p, a) in acc.iter_mut().enumerate() {
+                                        // SAFETY: the pair starts at (ox + p) * sx * ci
+                                        // + sg * step + 2 pp, and its second value is
+                                        // below ((ox + p) * sx + span) * ci + 1
+                                        // < cols_for(n_cols) = len (ox + p < n_cols + PX
+                                        // - 1): inside the row's written prefix. Two
+                                        // i16 read as one unaligned i32.
+                                        let x = unsafe {
+                                            row.add(at + p * sx * ci + 2 * pp)
+                                                .cast::<i32>()
+                                                .read_unaligned()
+                                        };
+                                        *a = _mm256_add_epi32(
+                                            *a,
+                                            _mm256_madd_epi16(_mm256_set1_epi32(x), w),
+                                        );
+                                    }
+                                }
+                            }
+                        }
+                        let oc0 = (g0 + gi) * 8;
+                        let lanes = (co - oc0).min(8);
+                        for (p, a) in acc.iter().enumerate().take(n) {
+                            let v = _mm256_add_epi32(rq.apply(*a), out_zp);
+                            let v = _mm256_min_epi32(_mm256_max_epi32(v, lo), hi);
+                            store8(v, &mut out[(c0 + ox + p) * co + oc0..], lanes);
+                        }
+                    }
+                    ox += n;
+                }
+                c0 += n_cols;
+            }
+        }
+        g0 += gn;
+    }
+}
+
+/// Stores the first `lanes` of 8 i32 lanes (each in -128..=127) as i8 into `dst`.
+#[target_feature(enable = "avx2")]
+fn store8(v: __m256i, dst: &mut [i8], lanes: usize) {
+    // i32 → i16 → i8 per 128-bit half; then the halves' low 4 bytes together.
+    let words = _mm256_packs_epi32(v, v);
+    let bytes = _mm256_packs_epi16(words, words);
+    let lo = _mm256_castsi256_si128(bytes);
+    let hi = _mm256_extracti128_si256::<1>(bytes);
+    let eight = _mm_unpacklo_epi32(lo, hi);
+    if lanes == 8 && dst.len() >= 8 {
+        // SAFETY: 8 writable bytes.
+        unsafe { _mm_storel_epi64(dst.as_mut_ptr().cast(), eight) };
+    } else {
+        let mut all = [0i8; 16];
+        // SAFETY: 16 writable bytes.
+        unsafe { _mm_storeu_si128(all.as_mut_ptr().cast(), eight) };
+        let n = lanes.min(dst.len());
+        dst[..n].copy_from_slice(&all[..n]);
+    }
+}
+
+/// Largest effective kernel width [`conv_taps`] takes.
+const MAX_TAP_SPAN: usize = 64;
+/// Output columns [`conv_taps`] computes per pass.
+const COLUMNS: usize = 512;
+/// Output pixels of one `conv_taps` block (two vectors of 8 lanes).
+const BLOCK: usize = 16;
+
+/// Whether [`conv_taps`] takes this convolution: one input channel, stride 1.
+fn taps_fit(conv: &Conv2d<'_>, rounding: Rounding) -> bool {
+    let w = &conv.window.width;
+    rounding == Rounding::Double
+        && conv.in_channels == 1
+        && w.stride == 1
+        && w.effective() <= MAX_TAP_SPAN
+}
+
+/// Tap-major convolution of one input channel, 16 output pixels per block: each
+/// tap row is copied once per pass as `x - zp` in i16 with zeros for the padding
+/// columns, and every pair of taps is one `vpmaddwd` over the 16 pixels (their
+/// values interleaved, the two weights broadcast). Same products as the portable
+/// kernel, summed in another order: exact in i32.
+#[target_feature(enable = "avx2")]
+fn conv_taps<R: Rows + ?Sized>(
+    conv: &Conv2d<'_>,
+    rows: &R,
+    input: Shape,
+    oy: usize,
+    out: &mut [i8],
+) {
+    const SPAN: usize = COLUMNS + MAX_TAP_SPAN + BLOCK;
+    const TAPS: usize = crate::geometry::MAX_KERNEL * crate::geometry::MAX_KERNEL + 1;
+    let win = &conv.window;
+    let f = conv.filter();
+    let (kw, co) = (f.width, f.out_channels);
+    let dx = win.width.dilation;
+    let span = win.width.effective();
+    let (taps, ky_lo, ky_hi) = crate::rows::gather(rows, win, input.height, oy);
+    let out_w = win.width.output(input.width, win.padding);
+    let pad_left = win.pad_left(input.width) as isize;
+    let zp = conv.input.zero_point as i16;
+    let (lo, hi) = conv.activation.bounds(conv.output);
+    let (lo, hi) = (_mm256_set1_epi32(lo), _mm256_set1_epi32(hi));
+    let out_zp = _mm256_set1_epi32(conv.output.zero_point);
+    // The valid tap rows of one pass as i16, zeros outside the image; only the
+    // first `len` values of the rows in ky_lo..ky_hi are written, and read.
+    let mut padded = [[const { MaybeUninit::<i16>::uninit() }; SPAN]; crate::geometry::MAX_KERNEL];
+    // The valid taps of one channel with their weights, in pairs (one spare for
+    // an odd count); only the first `nt` are written and read.
+    let mut list = [const { MaybeUninit::<(usize, usize, i8)>::uninit() }; TAPS];
+    let mut c0 = 0;
+    while c0 < out_w {
+        let cols = COLUMNS.min(out_w - c0);
+        // Input column of padded[_][0]: the first tap of output column c0.
+        let x0 = c0 as isize - pad_left;
+        let len = cols.div_ceil(BLOCK) * BLOCK + span;
+        for ky in ky_lo..ky_hi {
+            let row = taps[ky];
+            let dst = &mut padded[ky][..len];
+            // Columns of dst inside the image: x0 + i in 0..width.
+            let a = (-x0).clamp(0, len as isize) as usize;
+            let b = (input.width as isize - x0).clamp(a as isize, len as isize) as usize;
+            dst[..a].fill(MaybeUninit::new(0));
+            dst[b..].fill(MaybeUninit::new(0));
+            let src = &row[(x0 + a as isize) as usize..(x0 + b as isize) as usize];
+            widen_minus(src, zp, &mut dst[a..b]);
+        }
+        for oc in 0..co {
+            let mut nt = 0;
+            for ky in ky_lo..ky_hi {
+                for kx in 0..kw {
+                    let w = conv.weights[f.index(conv.layout, oc, ky, kx, 0)];
+                    if w != 0 {
+                        list[nt].write((ky, kx * dx, w));
+                        nt += 1;
+                    }
+                }
+            }
+            if nt % 2 == 1 {
+                // A zero weight on a valid tap pairs the last one.
+                list[nt].write((ky_lo, 0, 0));
+                nt += 1;
+            }
+            let rq = Requant8::splat(conv.channel_requant(oc, Rounding::Double));
+            let mut bx = 0;
+            while bx < cols {
+                let mut acc_lo = rq.bias;
+                let mut acc_hi = rq.bias;
+                for t in (0..nt).step_by(2) {
+                    // SAFETY: list[..nt] was written above.
+                    let ((ya, xa, wa), (yb, xb, wb)) =
+                        unsafe { (list[t].assume_init(), list[t + 1].assume_init()) };
+                    // SAFETY: bx + x + 16 <= cols.div_ceil(16) * 16 + span = len <= SPAN
+                    // for x < span: 16 i16 of a valid row's written prefix.
+                    let (va, vb) = unsafe {
+                        (
+                            _mm256_loadu_si256(padded[ya].as_ptr().add(bx + xa).cast()),
+                            _mm256_loadu_si256(padded[yb].as_ptr().add(bx + xb).cast()),
+                        )
+                    };
+                    let w = _mm256_set1_epi32(pair(wa, wb));
+                    acc_lo = _mm256_add_epi32(
+                        acc_lo,
+                        _mm256_madd_epi16(_mm256_unpacklo_epi16(va, vb), w),
+                    );
+                    acc_hi = _mm256_add_epi32(
+                        acc_hi,
+                        _mm256_madd_epi16(_mm256_unpackhi_epi16(va, vb), w),
+                    );
+                }
+                // Lanes: acc_lo holds pixels 0-3 and 8-11, acc_hi 4-7 and 12-15; the
+                // 32-to-16 pack per 128-bit half puts them back in order.
+                let r_lo = _mm256_min_epi32(
+                    _mm256_max_epi32(_mm256_add_epi32(rq.apply(acc_lo), out_zp), lo),
+                    hi,
+                );
+                let r_hi = _mm256_min_epi32(
+                    _mm256_max_epi32(_mm256_add_epi32(rq.apply(acc_hi), out_zp), lo),
+                    hi,
+                );
+                let words = _mm256_packs_epi32(r_lo, r_hi);
+                let bytes = _mm256_permute4x64_epi64::<0b1000>(_mm256_packs_epi16(words, words));
+                let mut px = [0i8; 32];
+                // SAFETY: 32 writable bytes.
+                unsafe { _mm256_storeu_si256(px.as_mut_ptr().cast(), bytes) };
+                let n = BLOCK.min(cols - bx);
+                let o0 = (c0 + bx) * co + oc;
+                if co == 1 {
+                    out[o0..o0 + n].copy_from_slice(&px[..n]);
+                } else {
+                    for (p, &v) in px[..n].iter().enumerate() {
+                        out[o0 + p * co] = v;
+                    }
+                }
+                bx += BLOCK;
+            }
+        }
+        c0 += cols;
+    }
+}
+
+/// `dst[i] = src[i] - zp` as i16, 16 at a time (writing every `dst[..n]`,
+/// `n = min(len)`).
+#[target_feature(enable = "avx2")]
+fn widen_minus(src: &[i8], zp: i16, dst: &mut [MaybeUninit<i16>]) {
+    let n = src.len().min(dst.len());
+    let z = _mm256_set1_epi16(zp);
+    let mut i = 0;
+    while i + 16 <= n {
+        // SAFETY: i + 16 <= n: 16 readable bytes of `src`, 32 writable of `dst`
+        // (MaybeUninit<i16> has i16's layout).
+        unsafe {
+            let x = _mm256_cvtepi8_epi16(_mm_loadu_si128(src.as_ptr().add(i).cast()));
+            _mm256_storeu_si256(dst.as_mut_ptr().add(i).cast(), _mm256_sub_epi16(x, z));
+        }
+        i += 16;
+    }
+    for (d, &x) in dst[i..n].iter_mut().zip(&src[i..n]) {
+        d.write(x as i16 - zp);
+    }
+}
+
+#[target_feature(enable = "avx2")]
+fn depthwise_row<R: Rows + ?Sized>(
+    dw: &DepthwiseConv2d<'_>,
+    rows: &R,
+    input: Shape,
+    oy: usize,
+    out: &mut [i8],
+    rounding: Rounding,
+) {
+    dw.row(rows, input, oy, out, rounding);
+}
+
+/// Largest input row (values) [`pool_row`] takes through its vector path.
+const POOL_ROW: usize = 32 * 1024;
+
+/// Max-pooling of one output row: the window's rows are reduced with `vpmaxsb`
+/// into one row, whose columns are then reduced per output pixel (16 at a time
+/// for the common 2-wide, stride-2 gray pool; up to 16 channels at a time
+/// otherwise), then clamped to the activation range. Max is exact in any order.
+#[target_feature(enable = "avx2")]
+fn pool_row<R: Rows + ?Sized>(pool: &MaxPool2d, rows: &R, input: Shape, oy: usize, out: &mut [i8]) {
+    let n = input.row_len();
+    if n > POOL_ROW {
+        pool.row(rows, input, oy, out);
+        return;
+    }
+    let win = &pool.window;
+    let c = input.channels;
+    let out_w = win.width.output(input.width, win.padding);
+    let pad_left = win.pad_left(input.width);
+    let y0 = win.height.first_tap(oy, win.pad_top(input.height));
+    let (ky_lo, ky_hi) = win.height.tap_range(y0, input.height);
+    // The window's rows reduced to one (i8::MIN where no row is valid).
+    let mut tmp = [const { MaybeUninit::<i8>::uninit() }; POOL_ROW];
+    let tmp = &mut tmp[..n];
+    tmp.fill(MaybeUninit::new(i8::MIN));
+    for ky in ky_lo..ky_hi {
+        let Some(row) = rows.row(y0 + ky as isize) else {
+            continue;
+        };
+        max_into(tmp, &row[..n]);
+    }
+    // SAFETY: every element of tmp was written by the fill above.
+    let tmp = unsafe { &*(tmp as *const [MaybeUninit<i8>] as *const [i8]) };
+    let out = &mut out[..out_w * c];
+    let ax = win.width;
+    if c == 1 && ax.kernel == 2 && ax.stride == 2 && pad_left == 0 && 2 * out_w <= n {
+        max_pairs(&tmp[..2 * out_w], out);
+    } else {
+        for (ox, o) in out.chunks_exact_mut(c).enumerate() {
+            let x0 = ax.first_tap(ox, pad_left);
+            let (kx_lo, kx_hi) = ax.tap_range(x0, input.width);
+            o.fill(i8::MIN);
+            for kx in kx_lo..kx_hi {
+                let ix = (x0 + kx as isize) as usize * c;
+                max_into_i8(o, &tmp[ix..ix + c]);
+            }
+        }
+    }
+    let (lo, hi) = pool.activation.bounds(pool.quant);
+    if (lo, hi) != (-128, 127) {
+        clamp_row(out, lo as i8, hi as i8);
+    }
+}
+
+/// `dst[i] = max(dst[i], src[i])`, 32 at a time.
+#[target_feature(enable = "avx2")]
+fn max_into(dst: &mut [MaybeUninit<i8>], src: &[i8]) {
+    let n = dst.len().min(src.len());
+    let mut i = 0;
+    while i + 32 <= n {
+        // SAFETY: i + 32 <= n: 32 bytes of both, `dst` initialized (by the caller's
+        // fill), MaybeUninit<i8> has i8's layout.
+        unsafe {
+            let d = dst.as_mut_ptr().add(i).cast::<__m256i>();
+            let v = _mm256_max_epi8(
+                _mm256_loadu_si256(d),
+                _mm256_loadu_si256(src.as_ptr().add(i).cast()),
+            );
+            _mm256_storeu_si256(d, v);
+        }
+        i += 32;
+    }
+    for (d, &x) in dst[i..n].iter_mut().zip(&src[i..n]) {
+        // SAFETY: initialized by the caller's fill.
+        let v = unsafe { d.assume_init() };
+        d.write(v.max(x));
+    }
+}
+
+/// `dst[i] = max(dst[i], src[i])` for short runs (one pixel's channels).
+#[target_feature(enable = "avx2")]
+fn max_into_i8(dst: &mut [i8], src: &[i8]) {
+    let n = dst.len().min(src.len());
+    let mut i = 0;
+    while i + 16 <= n {
+        // SAFETY: i + 16 <= n: 16 bytes of both.
+        unsafe {
+            let d = dst.as_mut_ptr().add(i).cast::<__m128i>();
+            let v = _mm_max_epi8(
+                _mm_loadu_si128(d),
+                _mm_loadu_si128(src.as_ptr().add(i).cast()),
+            );
+            _mm_storeu_si128(d, v);
+        }
+        i += 16;
+    }
+    for (d, &x) in dst[i..n].iter_mut().zip(&src[i..n]) {
+        *d = (*d).max(x);
+    }
+}
+
+/// `out[i] = max(src[2i], src[2i + 1])`: the 2-wide, stride-2 pool of one
+/// channel, 16 outputs per step.
+#[target_feature(enable = "avx2")]
+fn max_pairs(src: &[i8], out: &mut [i8]) {
+    let n = out.len().min(src.len() / 2);
+    let low = _mm256_set1_epi16(0x00ff);
+    let mut i = 0;
+    while i + 16 <= n {
+        // SAFETY: 2i + 32 <= 2n <= src.len(); i + 16 <= n <= out.len().
+        unsafe {
+            let v = _mm256_loadu_si256(src.as_ptr().add(2 * i).cast());
+            // Low byte of each 16-bit lane: max of the pair (the high byte moved down).
+            let m = _mm256_max_epi8(v, _mm256_srli_epi16::<8>(v));
+            let m = _mm256_and_si256(m, low);
+            // 16-bit lanes in 0..=255 pack to bytes exactly; the lanes' halves
+            // come back in order after the permute.
+            let packed = _mm256_permute4x64_epi64::<0b1000>(_mm256_packus_epi16(m, m));
+            _mm_storeu_si128(
+                out.as_mut_ptr().add(i).cast(),
+                _mm256_castsi256_si128(packed),
+            );
+        }
+        i += 16;
+    }
+    for (o, p) in out[i..n].iter_mut().zip(src[2 * i..].chunks_exact(2)) {
+        *o = p[0].max(p[1]);
+    }
+}
+
+/// Clamps every value of `out` to `lo..=hi`.
+#[target_feature(enable = "avx2")]
+fn clamp_row(out: &mut [i8], lo: i8, hi: i8) {
+    let (vlo, vhi) = (_mm256_set1_epi8(lo), _mm256_set1_epi8(hi));
+    let mut i = 0;
+    while i + 32 <= out.len() {
+        // SAFETY: 32 bytes of `out` from i.
+        unsafe {
+            let p = out.as_mut_ptr().add(i).cast::<__m256i>();
+            _mm256_storeu_si256(
+                p,
+                _mm256_min_epi8(_mm256_max_epi8(_mm256_loadu_si256(p), vlo), vhi),
+            );
+        }
+        i += 32;
+    }
+    for v in &mut out[i..] {
+        *v = (*v).clamp(lo, hi);
+    }
+}

@@ -1,0 +1,116 @@
+//! Exec: how the row kernels run — the requantization rounding and the
+//! instruction set their inner loops use. Every kernel set computes the same
+//! bytes: int32 accumulation and integer requantization are exact in any
+//! instruction set, and the portable kernels are the reference the others are
+//! tested against.
+//!
+//! A kernel set other than [`Kernels::PORTABLE`] is chosen by the caller, who
+//! knows the CPU: the core cannot detect features without `std`, and running
+//! AVX2 code on a CPU without AVX2 is undefined behaviour, so
+//! [`Kernels::assume`] is `unsafe`. The host detects features at run time
+//! (`scanline_host::engine::Kernels`-style helpers) and offers only the sets the
+//! CPU has.
+//!
+//! # Examples
+//!
+//! ```
+//! use scanline::exec::{Exec, Isa, Kernels};
+//! use scanline::Rounding;
+//! let exec = Exec::new(Rounding::Double, Kernels::PORTABLE);
+//! assert_eq!(exec.kernels.isa(), Isa::Portable);
+//! for &isa in Isa::ALL {
+//!     assert_eq!(Isa::from_name(isa.name()), Some(isa));
+//! }
+//! ```
+
+use crate::Rounding;
+
+/// An instruction set the row kernels can be compiled for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Isa {
+    /// Plain Rust, no explicit SIMD: runs everywhere, the reference.
+    #[default]
+    Portable,
+    /// x86-64 AVX2 (and FMA's baseline): 256-bit integer SIMD. Only on
+    /// `x86_64` builds.
+    Avx2,
+}
+
+impl Isa {
+    /// Every instruction set this build has kernels for (the CPU may lack some).
+    pub const ALL: &'static [Isa] = &[
+        Isa::Portable,
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2,
+    ];
+
+    /// Its name: `portable`, `avx2`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Isa::Portable => "portable",
+            Isa::Avx2 => "avx2",
+        }
+    }
+
+    /// The instruction set called `name` (case-insensitive) that this build has.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|i| i.name().eq_ignore_ascii_case(name))
+    }
+}
+
+/// A kernel set the caller vouches the CPU can run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Kernels {
+    isa: Isa,
+}
+
+impl Kernels {
+    /// The portable kernels: safe everywhere.
+    pub const PORTABLE: Kernels = Kernels { isa: Isa::Portable };
+
+    /// The kernels for `isa`.
+    ///
+    /// # Safety
+    ///
+    /// The CPU that runs any model using these kernels must support `isa` (for
+    /// [`Isa::Avx2`]: `is_x86_feature_detected!("avx2")` is true). `isa` must be
+    /// in [`Isa::ALL`] for this build; an instruction set this build has no
+    /// kernels for falls back to the portable ones.
+    // SAFETY: nothing unsafe happens here; `unsafe` hands the caller the duty
+    // stated above, which every kernel that matches on the set relies on.
+    #[allow(unsafe_code)]
+    pub const unsafe fn assume(isa: Isa) -> Self {
+        Kernels { isa }
+    }
+
+    /// The instruction set.
+    pub const fn isa(self) -> Isa {
+        self.isa
+    }
+}
+
+/// How a model's rows are computed: rounding and kernel set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Exec {
+    /// Requantization rounding.
+    pub rounding: Rounding,
+    /// Instruction set of the inner loops.
+    pub kernels: Kernels,
+}
+
+impl Exec {
+    /// `rounding` with `kernels`.
+    pub const fn new(rounding: Rounding, kernels: Kernels) -> Self {
+        Self { rounding, kernels }
+    }
+
+    /// `rounding` with the portable kernels.
+    pub const fn portable(rounding: Rounding) -> Self {
+        Self::new(rounding, Kernels::PORTABLE)
+    }
+}
