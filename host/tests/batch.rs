@@ -6,18 +6,22 @@ mod support;
 
 use std::path::{Path, PathBuf};
 
-use support::{fixture, model, ok, parse_one, photo, scanline, status, stderr, stdout, temp_dir};
+use support::{
+    TempDir, fixture, model, ok, parse_one, photo, scanline, status, stderr, stdout, temp_dir,
+};
 
-/// A folder holding two good inputs for n3_mini (an int8 .npy and a photo, which
-/// needs --resize), one broken "PNG", and a text file that is not an input.
-fn inputs(name: &str) -> PathBuf {
-    let dir = temp_dir(name).join("in");
+/// A temporary directory and, in it, a folder `in` holding two good inputs for
+/// n3_mini (an int8 .npy and a photo, which needs --resize), one broken "PNG",
+/// and a text file that is not an input.
+fn inputs(name: &str) -> (TempDir, PathBuf) {
+    let tmp = temp_dir(name);
+    let dir = tmp.join("in");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::copy(fixture("n3_mini", "input.npy"), dir.join("a.npy")).unwrap();
     std::fs::copy(photo("camera.png"), dir.join("b.png")).unwrap();
     std::fs::write(dir.join("broken.png"), b"this is not a PNG").unwrap();
     std::fs::write(dir.join("notes.txt"), b"not an input").unwrap();
-    dir
+    (tmp, dir)
 }
 
 fn s(p: &Path) -> &str {
@@ -26,8 +30,8 @@ fn s(p: &Path) -> &str {
 
 #[test]
 fn a_folder_with_a_broken_file() {
-    let dir = inputs("batch-run");
-    let out = dir.with_file_name("out");
+    let (tmp, dir) = inputs("batch-run");
+    let out = tmp.join("out");
     let m = model("n3_mini");
     let run = scanline([
         "batch",
@@ -60,7 +64,7 @@ fn a_folder_with_a_broken_file() {
     written.sort();
     assert_eq!(written, ["a.npy", "b.npy"]);
     for (input, name) in [("a.npy", "a.npy"), ("b.png", "b.npy")] {
-        let single = dir.with_file_name(format!("single-{name}"));
+        let single = tmp.join(format!("single-{name}"));
         ok([
             "run",
             "--model",
@@ -81,8 +85,8 @@ fn a_folder_with_a_broken_file() {
 
 #[test]
 fn batch_json_has_every_input_and_its_report() {
-    let dir = inputs("batch-json");
-    let out = dir.with_file_name("out");
+    let (tmp, dir) = inputs("batch-json");
+    let out = tmp.join("out");
     let run = scanline([
         "batch",
         "run",
@@ -215,9 +219,9 @@ fn an_output_never_overwrites_an_input() {
     let run = scanline([
         "batch",
         "run",
-        s(&dir),
+        s(dir.path()),
         "-o",
-        s(&dir),
+        s(dir.path()),
         "--model",
         s(&model("n3_mini")),
     ]);

@@ -152,11 +152,7 @@ fn an_unknown_kernel_suggests_the_closest_preset() {
 #[test]
 fn an_unsupported_model_says_which_operator_why_and_what_runs() {
     let input = fixture("n3_mini", "input.npy");
-    let bad = |name: &str| {
-        std::path::Path::new(support::FIXTURES)
-            .join("bad")
-            .join(name)
-    };
+    let bad = scanline_testkit::fixture::tflite_bad;
     let err = fails(
         [
             "run".as_ref(),

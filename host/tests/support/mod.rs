@@ -1,40 +1,23 @@
 //! Support: what the command-line tests share — running the built `scanline`
-//! binary, fixture paths and fresh temporary paths.
-#![allow(dead_code)]
+//! binary and reading what it prints; fixtures and temporary directories come
+//! from the testkit.
+#![allow(dead_code, unused_imports)]
 
 use std::ffi::OsStr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
-/// The TFLite fixtures.
-pub const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/tflite");
-
-/// A file of a TFLite fixture case.
-pub fn fixture(case: &str, file: &str) -> PathBuf {
-    Path::new(FIXTURES).join(case).join(file)
-}
+pub use scanline_testkit::TempDir;
+pub use scanline_testkit::fixture::{photo, tflite as fixture};
 
 /// A fixture's model.
 pub fn model(case: &str) -> PathBuf {
     fixture(case, "model.tflite")
 }
 
-/// A bundled photo (`tests/data`).
-pub fn photo(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/data")
-        .join(name)
-}
-
-/// A fresh, empty directory in a per-process temporary directory.
-pub fn temp_dir(name: &str) -> PathBuf {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir()
-        .join(format!("scanline-tests-{}", std::process::id()))
-        .join(format!("{}-{name}", N.fetch_add(1, Ordering::Relaxed)));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh, empty directory, removed when the guard is dropped.
+pub fn temp_dir(tag: &str) -> TempDir {
+    TempDir::new(tag)
 }
 
 /// Runs the `scanline` binary (standard input closed, standard output a pipe:
