@@ -204,7 +204,7 @@ fn a_clean_batch_compare_succeeds() {
         s(&model("n3_mini")),
     ]);
     assert!(
-        text.starts_with("batch compare: 1 inputs, 1 done, 0 failed"),
+        text.starts_with("batch compare: 1 input, 1 done, 0 failed"),
         "{text}"
     );
     assert!(!text.contains("failed:"), "{text}");

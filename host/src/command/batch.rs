@@ -259,15 +259,16 @@ impl Schema for Summary {
 
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
         writeln!(
             f,
-            "batch {}: {} inputs, {} done, {} failed, in {:.2} s on {} threads; outputs in {}",
+            "batch {}: {}, {} done, {} failed, in {:.2} s on {}; outputs in {}",
             self.command,
-            self.inputs,
+            plural(self.inputs, "input"),
             self.done,
             self.failed,
             self.seconds,
-            self.threads,
+            plural(self.threads, "thread"),
             self.directory.display()
         )?;
         for job in self.jobs.iter().filter(|j| !j.ok) {
