@@ -69,6 +69,7 @@ pub mod shape;
 pub mod stream;
 pub mod tflite;
 pub mod values;
+pub mod workload;
 
 pub use conv::Conv2d;
 pub use depthwise::DepthwiseConv2d;

@@ -4,27 +4,16 @@
 //! engine and the stream engine. Says which sets it ran.
 
 use proptest::prelude::*;
-use scanline::exec::{Exec, Isa, Kernels};
+use scanline::exec::{Exec, Kernels};
 use scanline::stream::Pipeline;
 use scanline::{
     Activation, Conv2d, DepthwiseConv2d, Layer, MaxPool2d, Model, Padding, Quant, Relu,
     Requantization, Rounding, Shape, Values, WeightLayout, Window,
 };
 
-/// The kernel sets this CPU supports besides the portable one.
-fn fast_sets() -> Vec<Kernels> {
-    let mut sets = Vec::new();
-    for &isa in Isa::ALL {
-        #[cfg(target_arch = "x86_64")]
-        if isa == Isa::Avx2 && std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU was just seen to support AVX2.
-            #[allow(unsafe_code)]
-            sets.push(unsafe { Kernels::assume(isa) });
-        }
-        let _ = isa;
-    }
-    sets
-}
+mod models;
+
+use models::fast_kernels as fast_sets;
 
 #[test]
 fn says_which_sets_it_runs() {
@@ -180,7 +169,7 @@ fn check(c: &Case) -> Result<(), TestCaseError> {
     let mults: Vec<i32> = (0..64)
         .map(|i| 0x4000_0000 + i * 0x0123_4567 % 0x3fff_ffff)
         .collect();
-    let shifts: Vec<i32> = (0..64).map(|i| -((i % 12) as i32) - 1).collect();
+    let shifts: Vec<i32> = (0..64).map(|i| -(i % 12) - 1).collect();
     let requant = |co: usize| {
         let n = nch(co);
         if c.fixed {
@@ -234,7 +223,7 @@ fn check(c: &Case) -> Result<(), TestCaseError> {
             activation: act,
         }),
         _ => Layer::Relu(Relu {
-            activation: if c.act % 2 == 0 {
+            activation: if c.act.is_multiple_of(2) {
                 Activation::Relu
             } else {
                 Activation::Relu6

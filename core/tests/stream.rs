@@ -3,7 +3,10 @@
 
 mod models;
 
-use models::{ModelSpec, frame_output, layers, macs, model_spec, own, random_input, stream_frame};
+use models::{
+    ModelSpec, fast_kernels, frame_output, layers, macs, model_spec, own, random_input,
+    stream_frame,
+};
 use proptest::prelude::*;
 use scanline::WeightLayout;
 use scanline::stream::{Pipeline, PushError, Sink, ring_rows};
@@ -94,6 +97,19 @@ fn check(spec: &ModelSpec) -> Result<bool, TestCaseError> {
     let input2 = random_input(shape, spec.seed.wrapping_add(1));
     let (got2, _) = stream_frame(&mut pipeline, &input2);
     prop_assert!(got2 == frame_output(&model, &input2), "second frame");
+    // Every other kernel set: the same bytes through both engines.
+    for kernels in fast_kernels() {
+        let fast = model.clone().with_kernels(kernels);
+        let name = kernels.isa().name();
+        prop_assert!(frame_output(&fast, &input) == expected, "{} frame", name);
+        let mut arena = vec![0i8; len];
+        let mut pipeline = Pipeline::new(&fast, &mut arena).unwrap();
+        prop_assert!(
+            stream_frame(&mut pipeline, &input).0 == expected,
+            "{} stream",
+            name
+        );
+    }
     Ok(true)
 }
 

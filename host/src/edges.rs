@@ -1,7 +1,7 @@
 //! Edges: the convolution walkthrough as a tool — one kernel over a photo (gray, or
 //! stacked over RGB), then ReLU, then optional max-pooling, in int8 or in f32.
 
-use crate::engine::{Engine, run_stream};
+use crate::engine::{Engine, Options, run_layer_threads, run_stream};
 use crate::reference::{Conv2dF32, FloatLayer, MaxPoolF32};
 use crate::tensor::Tensor;
 use crate::{Error, Result};
@@ -137,30 +137,33 @@ impl Edges {
         Ok(())
     }
 
-    /// Runs an int8 engine over an int8 input (`p - 128`). The stream engine runs
+    /// Runs an int8 engine over an int8 input (`p - 128`) with the
+    /// [`Options::detect`]ed kernel set and threads ([`Edges::run_int8_with`]).
+    pub fn run_int8(&self, engine: Engine, input: &Tensor<i8>) -> Result<Stages<i8>> {
+        self.run_int8_with(engine, input, Options::detect()?)
+    }
+
+    /// Runs an int8 engine over an int8 input (`p - 128`). The frame engine keeps
+    /// every stage's output (on `options.threads` threads); the stream engine runs
     /// one model per stage (conv; conv+ReLU; conv+ReLU+pool), since a pipeline
     /// emits only its last layer.
-    pub fn run_int8(&self, engine: Engine, input: &Tensor<i8>) -> Result<Stages<i8>> {
+    pub fn run_int8_with(
+        &self,
+        engine: Engine,
+        input: &Tensor<i8>,
+        options: Options,
+    ) -> Result<Stages<i8>> {
         self.check_input(input)?;
         let (h, w) = (input.shape.height, input.shape.width);
         let stages = self.model.layers().len();
         let outs = match engine {
             Engine::Frame => {
-                let model = self.model(h, w, stages)?;
-                let mut outs = Vec::new();
-                let mut cur = input.clone();
-                for (i, layer) in model.layers().iter().enumerate() {
-                    let shape = model.shape(i + 1).unwrap_or_default();
-                    let mut out = Tensor::filled(shape, 0i8);
-                    scanline::frame::run_layer(
-                        layer,
-                        model.rounding(),
-                        &cur.data,
-                        cur.shape,
-                        &mut out.data,
-                    )?;
-                    outs.push(out.clone());
-                    cur = out;
+                let model = self.model(h, w, stages)?.with_kernels(options.kernels);
+                let mut outs: Vec<Tensor<i8>> = Vec::new();
+                for i in 0..model.layers().len() {
+                    let cur = outs.last().unwrap_or(input);
+                    let out = run_layer_threads(&model, i, cur, options.threads)?;
+                    outs.push(out);
                 }
                 outs
             }
@@ -170,7 +173,7 @@ impl Edges {
                 ));
             }
             Engine::Stream => (1..=stages)
-                .map(|n| run_stream(&self.model(h, w, n)?, input))
+                .map(|n| run_stream(&self.model(h, w, n)?.with_kernels(options.kernels), input))
                 .collect::<Result<Vec<_>>>()?,
         };
         stages_from(outs)

@@ -43,28 +43,61 @@ impl Engine {
     }
 
     /// Runs `model` over `input` (shaped like the model's input) with an int8
-    /// engine and the [`default_kernels`]; the float engine is [`Error::Invalid`]
-    /// here (it needs real values: see [`crate::reference`]).
+    /// engine and the [`Options::detect`]ed kernel set and threads; the float
+    /// engine is [`Error::Invalid`] here (it needs real values: see
+    /// [`crate::reference`]).
     pub fn run(self, model: &Model<'_>, input: &Tensor<i8>) -> Result<Tensor<i8>> {
-        self.run_with(model, input, default_kernels()?)
+        self.run_with(model, input, Options::detect()?)
     }
 
-    /// [`Engine::run`] with the kernel set `kernels` (every set gives the same
-    /// bytes).
+    /// [`Engine::run`] with the kernel set and thread count of `options` (every
+    /// choice gives the same bytes; only the frame engine uses threads).
     pub fn run_with(
         self,
         model: &Model<'_>,
         input: &Tensor<i8>,
-        kernels: Kernels,
+        options: Options,
     ) -> Result<Tensor<i8>> {
-        let model = model.clone().with_kernels(kernels);
+        let model = model.clone().with_kernels(options.kernels);
         let model = &model;
         match self {
-            Engine::Frame => run_frame(model, input),
+            Engine::Frame => run_frame_threads(model, input, options.threads),
             Engine::Stream => run_stream(model, input),
             Engine::Float => Err(Error::Invalid(
                 "the float engine runs on real values, not on an int8 tensor".into(),
             )),
+        }
+    }
+}
+
+/// How the int8 engines run: the kernel set and, for the frame engine, the
+/// number of threads. Every choice gives the same bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    /// The kernel set.
+    pub kernels: Kernels,
+    /// Threads of the frame engine (1: the calling thread alone).
+    pub threads: usize,
+}
+
+impl Options {
+    /// The [`default_kernels`] on [`all_cores`].
+    ///
+    /// # Errors
+    ///
+    /// As [`default_kernels`].
+    pub fn detect() -> Result<Self> {
+        Ok(Self {
+            kernels: default_kernels()?,
+            threads: all_cores(),
+        })
+    }
+
+    /// One thread with `kernels`.
+    pub const fn single(kernels: Kernels) -> Self {
+        Self {
+            kernels,
+            threads: 1,
         }
     }
 }
@@ -99,6 +132,111 @@ pub fn run_frame(model: &Model<'_>, input: &Tensor<i8>) -> Result<Tensor<i8>> {
     let mut scratch = vec![0i8; model.frame_scratch_len()];
     scanline::frame::run(model, &input.data, &mut out.data, &mut scratch)?;
     Ok(out)
+}
+
+/// The frame engine on `threads` threads: each layer's output rows are split
+/// into bands computed in parallel ([`scanline::Layer::compute_rows`], rows
+/// independent of each other), the layers one after the other. Byte-identical to
+/// [`run_frame`] whatever the thread count (each output row is computed by the
+/// same kernel from the same input rows).
+///
+/// ```
+/// use scanline::{Activation, Layer, MaxPool2d, Model, Padding, Quant, Rounding, Shape, Window};
+/// use scanline_host::engine::{run_frame, run_frame_threads};
+/// use scanline_host::Tensor;
+/// let q = Quant::new(1.0, 0);
+/// let pool = [Layer::MaxPool(MaxPool2d { window: Window::square(2, 2, Padding::Valid), quant: q, activation: Activation::None })];
+/// let model = Model::new(Shape::new(8, 4, 1), q, &pool, Rounding::Double).unwrap();
+/// let input = Tensor::new(Shape::new(8, 4, 1), (0..32).collect()).unwrap();
+/// assert_eq!(run_frame_threads(&model, &input, 3).unwrap(), run_frame(&model, &input).unwrap());
+/// ```
+pub fn run_frame_threads(
+    model: &Model<'_>,
+    input: &Tensor<i8>,
+    threads: usize,
+) -> Result<Tensor<i8>> {
+    if threads <= 1 {
+        return run_frame(model, input);
+    }
+    check_input(model, input)?;
+    let mut cur: Option<Tensor<i8>> = None;
+    for i in 0..model.layers().len() {
+        let next = run_layer_threads(model, i, cur.as_ref().unwrap_or(input), threads)?;
+        cur = Some(next);
+    }
+    Ok(cur.unwrap_or_else(|| input.clone()))
+}
+
+/// Layer `i` of `model` (with the model's kernel set and rounding) over its
+/// whole input tensor on `threads` threads: its output rows in bands computed
+/// in parallel ([`scanline::Layer::compute_rows`]), the same bytes as one
+/// thread.
+///
+/// # Errors
+///
+/// [`Error::Shape`] if `input` is not layer `i`'s input shape or there is no
+/// layer `i`.
+pub fn run_layer_threads(
+    model: &Model<'_>,
+    i: usize,
+    input: &Tensor<i8>,
+    threads: usize,
+) -> Result<Tensor<i8>> {
+    use rayon::prelude::*;
+    let (Some(layer), Some(shape), Some(out_shape)) =
+        (model.layers().get(i), model.shape(i), model.shape(i + 1))
+    else {
+        return Err(Error::Shape(format!("the model has no layer {i}")));
+    };
+    let rows = scanline::rows::Tensor::new(&input.data, shape)
+        .filter(|_| input.shape == shape)
+        .ok_or_else(|| {
+            Error::Shape(format!(
+                "layer {i}: the input is {}, not {shape}",
+                input.shape
+            ))
+        })?;
+    let mut out = Tensor::filled(out_shape, 0i8);
+    let n = out_shape.row_len();
+    let exec = model.exec();
+    if threads <= 1 || out_shape.height < 2 {
+        layer.compute_rows(&rows, shape, 0, &mut out.data, exec);
+        return Ok(out);
+    }
+    // A few bands per thread, so uneven rows (borders) balance out.
+    let band = out_shape.height.div_ceil(threads * 4).max(1);
+    thread_pool(threads)?.install(|| {
+        out.data
+            .par_chunks_mut(band * n)
+            .enumerate()
+            .for_each(|(b, chunk)| layer.compute_rows(&rows, shape, b * band, chunk, exec));
+    });
+    Ok(out)
+}
+
+/// A pool of `threads` worker threads, made once per count and kept.
+fn thread_pool(threads: usize) -> Result<std::sync::Arc<rayon::ThreadPool>> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+    static POOLS: OnceLock<Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>> = OnceLock::new();
+    let pools = POOLS.get_or_init(Default::default);
+    let mut pools = pools.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(p) = pools.get(&threads) {
+        return Ok(p.clone());
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| Error::Invalid(format!("cannot start {threads} threads: {e}")))?;
+    let pool = Arc::new(pool);
+    pools.insert(threads, pool.clone());
+    Ok(pool)
+}
+
+/// The number of threads the host runs the frame engine on by default: every
+/// core the process may use.
+pub fn all_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
 }
 
 /// The streaming engine (with the model's kernel set): pushes the input row by row through a [`Pipeline`] in an

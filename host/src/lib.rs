@@ -23,6 +23,7 @@ pub mod picture;
 pub mod reference;
 pub mod tensor;
 pub mod text;
+pub mod verify;
 pub mod workload;
 
 pub use error::{Error, Result};

@@ -58,18 +58,27 @@ fn run_case(name: &str) -> Result<(), String> {
         (Array::F32(v), Some(q)) => v.iter().map(|&x| q.quantize(x)).collect(),
         _ => return Err("input dtype does not match the model's (float) input".into()),
     };
-    let mut frame = vec![0i8; model.output_shape().len()];
-    let mut scratch = vec![0i8; model.frame_scratch_len()];
-    scanline::frame::run(model, &input, &mut frame, &mut scratch)
-        .map_err(|e| format!("frame run: {e}"))?;
-    let tensor = scanline_host::Tensor::new(model.input_shape(), input)
-        .map_err(|e| format!("input: {e}"))?;
-    let stream = scanline_host::engine::run_stream(model, &tensor)
-        .map_err(|e| format!("stream run: {e}"))?
-        .data;
-    for (engine, output) in [("frame", frame), ("stream", stream)] {
-        check_output(&expected, import.float_output(), &output)
-            .map_err(|e| format!("{engine}: {e}"))?;
+    // Every kernel set this CPU runs, each through both engines.
+    for kernels in scanline_host::engine::available_kernels() {
+        let model = &model.clone().with_kernels(kernels);
+        let set = kernels.isa().name();
+        let mut frame = vec![0i8; model.output_shape().len()];
+        let mut scratch = vec![0i8; model.frame_scratch_len()];
+        scanline::frame::run(model, &input, &mut frame, &mut scratch)
+            .map_err(|e| format!("{set} frame run: {e}"))?;
+        let tensor = scanline_host::Tensor::new(model.input_shape(), input.clone())
+            .map_err(|e| format!("input: {e}"))?;
+        let stream = scanline_host::engine::run_stream(model, &tensor)
+            .map_err(|e| format!("{set} stream run: {e}"))?
+            .data;
+        // Row bands on several threads: the same bytes.
+        let threads = scanline_host::engine::run_frame_threads(model, &tensor, 3)
+            .map_err(|e| format!("{set} threaded frame run: {e}"))?
+            .data;
+        for (engine, output) in [("frame", frame), ("stream", stream), ("frame x3", threads)] {
+            check_output(&expected, import.float_output(), &output)
+                .map_err(|e| format!("{set} {engine}: {e}"))?;
+        }
     }
     Ok(())
 }

@@ -1,13 +1,14 @@
-//! xtask: scanline's project automation, run as `cargo xtask <task>`; std only.
+//! xtask: scanline's project automation, run as `cargo xtask <task>`.
 //!
-//! One file per task (`test.rs`, `bench.rs`, `man.rs`); `stage.rs` runs, times
-//! and summarizes the stages of a task; `bless.rs` lists the golden files that
+//! One file per task (`test.rs`, `bench.rs`, `qemu.rs`, `man.rs`); `stage.rs`
+//! runs, times and summarizes the stages of a task; `bless.rs` lists the golden files that
 //! `test --bless` rewrote; `tidy.rs` holds repository checks that run as
 //! ordinary tests under `cargo test --workspace`.
 
 mod bench;
 mod bless;
 mod man;
+mod qemu;
 mod stage;
 mod test;
 #[cfg(test)]
@@ -32,6 +33,10 @@ tasks:
                         changed (tests/fixtures/golden) instead of failing, and the
                         run lists the files it rewrote: review and commit them.
   bench [-- ARGS...]    cargo bench -p scanline-host [-- ARGS...]
+  qemu [OPTIONS]        the firmware in QEMU (mps2-an386, Cortex-M4F) on a model and
+                        an input, with `scanline run`'s contract; prints the per-frame
+                        report (instructions, worst push_row, RAM) and compares with
+                        the host. `cargo xtask qemu --help` for the options.
   man                   the scanline manual pages (clap_mangen) into target/man/
   help                  this text
 ";
@@ -49,6 +54,7 @@ fn main() -> ExitCode {
         }
         Some("test") => test::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
+        Some("qemu") => qemu::run(&args[1..]),
         Some("man") => man::run(&args[1..]),
         Some(other) => {
             eprint!("xtask: unknown task `{other}`\n\n{USAGE}");

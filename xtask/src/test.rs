@@ -81,6 +81,7 @@ pub fn run(args: &[String]) -> ExitCode {
     if options.bless {
         stages.option("--bless (the tests rewrite golden files whose output changed)");
     }
+    stages.note(&format!("{}\n", kernel_sets()));
 
     let mut no_rustup = false;
     stages.stage("toolchain", || {
@@ -149,13 +150,71 @@ pub fn run(args: &[String]) -> ExitCode {
     ];
     let has_firmware = firmware.join("Cargo.toml").is_file();
     if has_firmware {
+        let host = host_triple();
+        // The board's features compile too: the dump mode and an embedded model.
+        let mut features = cargo(
+            &firmware,
+            &[
+                "build",
+                "--release",
+                "-p",
+                "scanline-board",
+                "--features",
+                "dump,embedded-model",
+            ],
+        );
+        features.env(
+            "SCANLINE_MODEL",
+            root.join("tests/fixtures/tflite/n3_mini/model.tflite"),
+        );
         steps.extend([
-            Step::new("firmware fmt", cargo(&firmware, &["fmt", "--check"])),
+            Step::new(
+                "firmware fmt",
+                cargo(&firmware, &["fmt", "--all", "--check"]),
+            ),
             Step::new(
                 "firmware clippy",
-                cargo(&firmware, &["clippy", "--", "-D", "warnings"]),
+                cargo(
+                    &firmware,
+                    &["clippy", "--workspace", "--", "-D", "warnings"],
+                ),
             ),
-            Step::new("firmware build", cargo(&firmware, &["build", "--release"])),
+            Step::new(
+                "firmware clippy host",
+                cargo(
+                    &firmware,
+                    &[
+                        "clippy",
+                        "--target",
+                        &host,
+                        "-p",
+                        "scanline-firmware",
+                        "--all-targets",
+                        "--",
+                        "-D",
+                        "warnings",
+                    ],
+                ),
+            ),
+            // One binary per invocation (see firmware/Cargo.toml).
+            Step::new(
+                "firmware build qemu",
+                cargo(&firmware, &["build", "--release", "-p", "scanline-qemu"]),
+            ),
+            Step::new(
+                "firmware build board",
+                cargo(&firmware, &["build", "--release", "-p", "scanline-board"]),
+            ),
+            Step::new("firmware build board features", features),
+            // The portable library's tests run on the host: its own target,
+            // since firmware/.cargo/config.toml makes the MCU the default.
+            Step::new(
+                "firmware test",
+                cargo(
+                    &firmware,
+                    &["test", "--target", &host, "-p", "scanline-firmware"],
+                ),
+            ),
         ]);
     }
 
@@ -188,16 +247,16 @@ pub fn run(args: &[String]) -> ExitCode {
         }
     }
     if has_firmware {
-        // Hook for the QEMU stage of a later issue (it will call `ensure_qemu`).
-        stages.not_run(
-            "firmware qemu",
-            "not implemented yet: the QEMU run arrives with a later issue",
-        );
+        if no_rustup {
+            stages.not_run("firmware qemu", "stopped: rustup is missing");
+        } else {
+            stages.stage("firmware qemu", || crate::qemu::test_stage(options.install));
+        }
     } else {
         stages.not_run(
             "firmware",
-            "firmware/ is not part of this checkout yet (no firmware/Cargo.toml): \
-             its fmt, clippy and build stages were not run",
+            "firmware/ is not part of this checkout (no firmware/Cargo.toml): \
+             its fmt, clippy, build, test and QEMU stages were not run",
         );
     }
     stages.finish()
@@ -207,6 +266,23 @@ fn cargo(dir: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new("cargo");
     cmd.args(args).current_dir(dir);
     cmd
+}
+
+/// The host's target triple (`rustc -vV`'s `host:` line), for the firmware
+/// library's tests, which run on the host while firmware/ builds for the MCU
+/// by default.
+fn host_triple() -> String {
+    Command::new("rustc")
+        .arg("-vV")
+        .stdin(Stdio::null())
+        .output()
+        .ok()
+        .and_then(|out| {
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .find_map(|l| l.strip_prefix("host: ").map(str::to_owned))
+        })
+        .unwrap_or_else(|| "x86_64-unknown-linux-gnu".to_owned())
 }
 
 /// Whether `program arg` can be started and exits successfully (output hidden).
@@ -297,6 +373,26 @@ pub enum QemuAction {
 
 /// Decides what [`ensure_qemu`] does from whether `qemu-system-arm` was found
 /// and whether we run as root.
+/// Which kernel sets the tests exercise on this CPU (each test that runs a model
+/// runs it once per set the CPU supports, against the portable kernels).
+fn kernel_sets() -> String {
+    let mut have = vec!["portable"];
+    let mut lack = Vec::new();
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        have.push("avx2");
+    } else {
+        lack.push("avx2 (this CPU has no AVX2)");
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    lack.push("avx2 (not an x86-64 build)");
+    let mut text = format!("kernel sets tested: {}", have.join(", "));
+    if !lack.is_empty() {
+        text.push_str(&format!("; not tested here: {}", lack.join(", ")));
+    }
+    text
+}
+
 pub fn qemu_action(found: bool, is_root: bool) -> QemuAction {
     match (found, is_root) {
         (true, _) => QemuAction::Ready,

@@ -356,3 +356,16 @@ pub fn macs(model: &Model<'_>) -> u64 {
         .map(|(i, l)| l.macs(model.shape(i).unwrap()) + model.shape(i + 1).unwrap().len() as u64)
         .sum()
 }
+
+/// The kernel sets this CPU supports besides the portable one (the engine tests
+/// run each against the portable kernels).
+pub fn fast_kernels() -> Vec<scanline::exec::Kernels> {
+    let mut sets = Vec::new();
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU was just seen to support AVX2.
+        #[allow(unsafe_code)]
+        sets.push(unsafe { scanline::exec::Kernels::assume(scanline::exec::Isa::Avx2) });
+    }
+    sets
+}
