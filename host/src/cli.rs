@@ -21,7 +21,7 @@
 use clap::{CommandFactory, Parser, Subcommand};
 use clap_complete::Shell;
 
-use crate::command::{batch, compare, edges, features, info, kernels, run};
+use crate::command::{batch, compare, edges, features, info, kernels, run, verify};
 
 /// Exit status of a command that did its work.
 pub const SUCCESS: i32 = 0;
@@ -55,6 +55,8 @@ pub(crate) use examples;
         "scanline run --model model.tflite --input photo.png --output maps.png",
         "scanline info --model model.tflite --width 320",
         "scanline compare --model model.tflite --input input.npy --diff diff.png",
+        "scanline features --model model.tflite --input photo.png -o grid.png --all",
+        "scanline batch run photos/ -o out/ --model model.tflite --resize --json",
     )
 )]
 pub struct Cli {
@@ -85,7 +87,7 @@ pub enum Command {
     /// on int8 tensors, optionally with QUANTIZE / DEQUANTIZE at its float input
     /// and output (what the TFLite converter writes for a full-int8 Keras model).
     ///
-    /// The input: a .npy array shaped like the model input, [1,H,W,C] or [H,W,C]:
+    /// The input: a .npy array shaped like the model input, `[1,H,W,C]` or `[H,W,C]`:
     /// int8, or float32 for a float-input model; or a PNG/JPEG image (1-channel
     /// models get it in gray, by tf.image.rgb_to_grayscale unless --gray-rule;
     /// 3-channel ones in RGB; each pixel p is the real p * f32(1/255), quantized
@@ -95,7 +97,7 @@ pub enum Command {
     /// --gray-rule).
     ///
     /// The output: .npy — for frame and stream exactly the model's output tensor
-    /// (int8 [1,H,W,C], or float32 if the model ends with DEQUANTIZE), for float the
+    /// (int8 `[1,H,W,C]`, or float32 if the model ends with DEQUANTIZE), for float the
     /// f32 reference's real values (float32); or .png — a feature-map picture: a
     /// grid of all output channels ("channel c"), each coloured with viridis over
     /// its own range (written under it). With --digest it also prints
@@ -162,6 +164,20 @@ pub enum Command {
         "scanline batch compare inputs/ -o diffs/ --model model.tflite --json",
     ))]
     Batch(batch::Args),
+    /// Check a firmware capture log against the host, frame by frame.
+    ///
+    /// Reads the decoded defmt log of a firmware run in dump mode (every input
+    /// line and output row in hex: the board's `--features dump`, or `cargo xtask
+    /// qemu --dump full --capture LOG`), recomputes every frame on the host from
+    /// its logged input lines with the same pixel conversion and int8 engine, and
+    /// reports each frame: match, the first differing row, column and channel, a
+    /// differing digest (frames whose rows were not logged), or dropped by the
+    /// firmware. Exit status 1 if a frame differs or none could be checked.
+    #[command(after_help = examples!(
+        "scanline verify --capture capture.log --model examples/board/model.tflite",
+        "scanline verify --capture capture.log --json",
+    ))]
+    Verify(verify::Args),
     /// List the preset kernels of `edges --kernel`: their matrices and what each is for.
     ///
     /// Each preset is a 3x3 integer matrix (divided by the number shown, for the

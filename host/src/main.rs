@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::{Result, bail};
 use clap::Parser;
 use scanline_host::cli::{self, Cli, Command, FAILURE};
-use scanline_host::command::{batch, compare, edges, features, info, kernels, run};
+use scanline_host::command::{batch, compare, edges, features, info, kernels, run, verify};
 use scanline_host::json::{self, Schema};
 use serde::Serialize;
 
@@ -40,6 +40,19 @@ fn execute(command: Command) -> Result<()> {
             Ok(())
         }
         Command::Completions(args) => emit(&String::from_utf8_lossy(&cli::completions(args.shell))),
+        Command::Verify(args) => {
+            let report = verify::execute(&args)?;
+            print(&report, args.json)?;
+            if !report.verified() {
+                bail!(
+                    "{} of {} frames differ from the host ({} checked)",
+                    report.differed,
+                    report.frames.len(),
+                    report.matched + report.differed
+                );
+            }
+            Ok(())
+        }
         Command::Kernels(args) => emit(&kernels::execute(&args).to_string()),
         Command::Compare(args) => {
             let report = compare::execute(&args)?;

@@ -56,7 +56,7 @@ fn exit_statuses_are_0_1_2() {
 #[test]
 fn every_help_has_examples_and_the_exit_statuses() {
     let paths = command_paths();
-    assert_eq!(paths.len(), 11, "{paths:?}");
+    assert_eq!(paths.len(), 12, "{paths:?}");
     for path in paths.iter().chain([&vec![]]) {
         let mut args = path.clone();
         args.push("--help".into());
@@ -188,6 +188,14 @@ fn an_unsupported_model_says_which_operator_why_and_what_runs() {
             bad("float_model.tflite").as_os_str(),
         ],
         "a float (not fully quantized) model; convert it with full-integer quantization",
+    );
+    // Not a capture log: verify says so.
+    let dir = temp_dir("verify");
+    let log = dir.join("not-a-log.txt");
+    std::fs::write(&log, "hello\n").unwrap();
+    fails(
+        ["verify".as_ref(), "--capture".as_ref(), log.as_os_str()],
+        "no `scanline model=` line: not a capture log",
     );
     // A supported model still works.
     ok([

@@ -9,6 +9,7 @@ pub mod features;
 pub mod info;
 pub mod kernels;
 pub mod run;
+pub mod verify;
 
 use std::path::PathBuf;
 
@@ -16,6 +17,18 @@ use scanline::pixel::{GrayRule, PixelFormat};
 
 use crate::input::{InputOptions, Raw};
 use crate::{Error, Result};
+
+/// The model and how to read an input for it: what `run`, `compare` and
+/// `features` share.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ModelArgs {
+    /// The model (.tflite).
+    #[arg(long, value_name = "M.tflite", display_order = 0)]
+    pub model: PathBuf,
+    /// Input options.
+    #[command(flatten)]
+    pub input_args: InputArgs,
+}
 
 /// The input options `run`, `compare` and `features` share: resizing, raw
 /// frames, gray rule.
@@ -94,6 +107,11 @@ pub(crate) fn default_output(image: &std::path::Path, suffix: &str) -> PathBuf {
         .file_stem()
         .map_or("out".into(), |s| s.to_string_lossy());
     PathBuf::from(format!("{stem}-{suffix}.png"))
+}
+
+/// `n word` with an `s` unless `n` is 1 (`1 input`, `2 inputs`).
+pub(crate) fn plural(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
 }
 
 /// The digest line `scanline run --digest` prints.
