@@ -19,7 +19,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use super::{compare, edges, run};
+use super::{compare, edges, plural, run};
 use crate::cli::examples;
 use crate::json::{self, Schema};
 use crate::output::OutputFormat;
@@ -78,7 +78,7 @@ pub enum Task {
         batch: Common,
         /// The options of `scanline compare`.
         #[command(flatten)]
-        options: compare::Options,
+        options: super::ModelArgs,
     },
 }
 
@@ -139,7 +139,7 @@ impl Task {
         let image = matches!(ext.as_deref(), Some("png" | "jpg" | "jpeg"));
         match self {
             Task::Edges { .. } => image,
-            Task::Run { options, .. } if options.input_args.pixel_format.is_some() => true,
+            Task::Run { options, .. } if options.network.input_args.pixel_format.is_some() => true,
             Task::Compare { options, .. } if options.input_args.pixel_format.is_some() => true,
             Task::Run { .. } | Task::Compare { .. } => image || ext.as_deref() == Some("npy"),
         }
@@ -259,7 +259,6 @@ impl Schema for Summary {
 
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
         writeln!(
             f,
             "batch {}: {}, {} done, {} failed, in {:.2} s on {}; outputs in {}",
@@ -302,55 +301,48 @@ pub fn find_inputs(patterns: &[PathBuf], accepts: &dyn Fn(&Path) -> bool) -> Vec
     };
     for pattern in patterns {
         let text = pattern.to_string_lossy();
-        if pattern.is_dir() {
-            match fs_err::read_dir(pattern) {
-                Ok(entries) => {
-                    let mut files: Vec<PathBuf> = entries
+        // The files a folder or a pattern gives, and what to say if none.
+        let (listed, none): (std::result::Result<Vec<PathBuf>, String>, &str) = if pattern.is_dir()
+        {
+            let files = fs_err::read_dir(pattern)
+                .map_err(|e| e.to_string())
+                .map(|entries| {
+                    entries
                         .filter_map(|e| e.ok())
                         .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
                         .map(|e| e.path())
-                        .filter(|p| p.is_file() && accepts(p))
-                        .collect();
-                    files.sort();
-                    if files.is_empty() {
-                        found.push(Err((
-                            pattern.clone(),
-                            "no input file in this folder".into(),
-                        )));
-                    }
-                    for f in files {
-                        push(&mut found, f);
-                    }
-                }
-                Err(e) => found.push(Err((pattern.clone(), e.to_string()))),
-            }
+                        .collect()
+                });
+            (files, "no input file in this folder")
         } else if !pattern.exists() && text.contains(['*', '?', '[']) {
             // As a shell matches: `*` does not match a leading dot.
             let options = glob::MatchOptions {
                 require_literal_leading_dot: true,
                 ..glob::MatchOptions::new()
             };
-            match glob::glob_with(&text, options) {
-                Ok(paths) => {
-                    let mut files: Vec<PathBuf> = paths
-                        .filter_map(|p| p.ok())
-                        .filter(|p| p.is_file() && accepts(p))
-                        .collect();
-                    files.sort();
-                    if files.is_empty() {
-                        found.push(Err((
-                            pattern.clone(),
-                            "the pattern matches no input file".into(),
-                        )));
-                    }
-                    for f in files {
-                        push(&mut found, f);
-                    }
-                }
-                Err(e) => found.push(Err((pattern.clone(), format!("bad pattern: {e}")))),
-            }
+            let files = glob::glob_with(&text, options)
+                .map_err(|e| format!("bad pattern: {e}"))
+                .map(|paths| paths.filter_map(|p| p.ok()).collect());
+            (files, "the pattern matches no input file")
         } else {
             push(&mut found, pattern.clone());
+            continue;
+        };
+        match listed {
+            Ok(files) => {
+                let mut files: Vec<PathBuf> = files
+                    .into_iter()
+                    .filter(|p| p.is_file() && accepts(p))
+                    .collect();
+                files.sort();
+                if files.is_empty() {
+                    found.push(Err((pattern.clone(), none.into())));
+                }
+                for f in files {
+                    push(&mut found, f);
+                }
+            }
+            Err(e) => found.push(Err((pattern.clone(), e))),
         }
     }
     found

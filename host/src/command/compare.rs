@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use scanline::{Quant, Shape};
 use serde::Serialize;
 
-use super::InputArgs;
+use super::ModelArgs;
 use crate::comparison::ErrorStats;
 use crate::json::{self, Schema};
 use crate::network::Network;
@@ -15,7 +15,7 @@ use crate::output::OutputFormat;
 use crate::{Error, Result, figure};
 
 /// Arguments of `scanline compare`: the input and difference picture of one
-/// comparison, and the [`Options`] that `scanline batch compare` applies to
+/// comparison, and the [`ModelArgs`] that `scanline batch compare` applies to
 /// every input.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
@@ -31,20 +31,10 @@ pub struct Args {
     /// docs/json.md).
     #[arg(long, display_order = 100)]
     pub json: bool,
-    /// The model and how to read the input.
+    /// The model and how to read the input: the options of `scanline compare`
+    /// that do not depend on the input.
     #[command(flatten)]
-    pub options: Options,
-}
-
-/// The options of `scanline compare` that do not depend on the input.
-#[derive(Debug, Clone, clap::Args)]
-pub struct Options {
-    /// The model (.tflite).
-    #[arg(long, value_name = "M.tflite", display_order = 0)]
-    pub model: PathBuf,
-    /// Input options.
-    #[command(flatten)]
-    pub input_args: InputArgs,
+    pub options: ModelArgs,
 }
 
 /// What `scanline compare` found; `serde` gives its `scanline/compare/1` JSON

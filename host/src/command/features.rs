@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use scanline::tflite::Import;
 use scanline::{Quant, Shape};
 
-use super::InputArgs;
+use super::ModelArgs;
 use crate::engine::Engine;
 use crate::mosaic::{self, MIN_TILE};
 use crate::network::Network;
@@ -23,9 +23,6 @@ use crate::{Error, Result, figure};
 /// Arguments of `scanline features`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
-    /// The model (.tflite).
-    #[arg(long, value_name = "M.tflite")]
-    pub model: PathBuf,
     /// The input: .npy (int8, or float32 for a float-input model), an image
     /// (PNG/JPEG), or a raw camera frame (with --pixel-format and --width).
     #[arg(long, value_name = "IN")]
@@ -41,9 +38,9 @@ pub struct Args {
     /// One grid per layer.
     #[arg(long)]
     pub all: bool,
-    /// Input options.
+    /// The model and how to read the input.
     #[command(flatten)]
-    pub input_args: InputArgs,
+    pub network: ModelArgs,
 }
 
 /// One grid written.
@@ -96,16 +93,15 @@ impl fmt::Display for Report {
 /// layer's operator, and the model, input and engine errors.
 ///
 /// ```
-/// use scanline_host::command::{InputArgs, features::{Args, execute}};
+/// use scanline_host::command::{InputArgs, ModelArgs, features::{Args, execute}};
 /// let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/tflite/n3_mini");
 /// let out = std::env::temp_dir().join(format!("features-doc-{}.png", std::process::id()));
 /// let args = Args {
-///     model: format!("{dir}/model.tflite").into(),
 ///     input: format!("{dir}/input.npy").into(),
 ///     output: out.clone(),
 ///     layer: Some(2),
 ///     all: false,
-///     input_args: InputArgs::default(),
+///     network: ModelArgs { model: format!("{dir}/model.tflite").into(), input_args: InputArgs::default() },
 /// };
 /// let report = execute(&args).unwrap();
 /// assert_eq!(report.grids[0].name, "CONV_2D");
@@ -120,8 +116,8 @@ pub fn execute(args: &Args) -> Result<Report> {
             args.output.display()
         )));
     }
-    let options = args.input_args.options()?;
-    let net = Network::load(&args.model)?;
+    let options = args.network.input_args.options()?;
+    let net = Network::load(&args.network.model)?;
     let input = net.input_from_file(&args.input, &options)?;
     let import = net.import()?;
     let count = import.model().layers().len();

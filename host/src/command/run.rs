@@ -8,7 +8,7 @@ use std::time::Instant;
 use scanline::Shape;
 use serde::Serialize;
 
-use super::{InputArgs, digest_line};
+use super::{ModelArgs, digest_line};
 use crate::engine::Engine;
 use crate::json::{self, Schema};
 use crate::network::Network;
@@ -43,9 +43,9 @@ pub struct Args {
 /// The options of `scanline run` that do not depend on the input.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Options {
-    /// The model (.tflite).
-    #[arg(long, value_name = "M.tflite", display_order = 0)]
-    pub model: PathBuf,
+    /// The model and how to read the input.
+    #[command(flatten)]
+    pub network: ModelArgs,
     /// frame: int8 full-frame engine; stream: int8 line-buffer engine (what the
     /// firmware runs; identical results); float: the f32 reference.
     #[arg(long, value_enum, default_value_t = Engine::Stream)]
@@ -54,9 +54,6 @@ pub struct Options {
     /// bytes in HWC order (before any DEQUANTIZE), what the firmware logs.
     #[arg(long)]
     pub digest: bool,
-    /// Input options.
-    #[command(flatten)]
-    pub input_args: InputArgs,
 }
 
 /// What `scanline run` did; `serde` gives its `scanline/run/1` JSON form.
@@ -128,8 +125,8 @@ pub fn execute(args: &Args) -> Result<Report> {
             "--digest needs an int8 engine (frame or stream): the float reference has no int8 output".into(),
         ));
     }
-    let options = o.input_args.options()?;
-    let net = Network::load(&o.model)?;
+    let options = o.network.input_args.options()?;
+    let net = Network::load(&o.network.model)?;
     let input = net.input_from_file(&args.input, &options)?;
     let start = Instant::now();
     let (output, digest) = if o.engine.is_int8() {
@@ -144,7 +141,7 @@ pub fn execute(args: &Args) -> Result<Report> {
         output.save(path)?;
     }
     Ok(Report {
-        model: o.model.clone(),
+        model: o.network.model.clone(),
         input: args.input.clone(),
         output: args.output.clone(),
         shape: output.shape(),
