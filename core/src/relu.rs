@@ -52,11 +52,24 @@ impl Relu {
         Ok(input)
     }
 
-    /// One value.
+    /// One value: `clamp(output_zp + requantize(x - input_zp))`.
+    ///
+    /// ```
+    /// use scanline::{Activation, Quant, Relu, Rounding};
+    /// let relu = Relu { activation: Activation::Relu6, input: Quant::new(0.1, 0), output: Quant::new(0.05, -128) };
+    /// assert_eq!(relu.apply(-5, Rounding::Double), -128); // below 0: clamped
+    /// assert_eq!(relu.apply(3, Rounding::Double), -122); // 0.3 / 0.05 = 6 steps
+    /// assert_eq!(relu.apply(127, Rounding::Double), -8); // 6.0 at most: -128 + 120
+    /// ```
     #[inline]
     pub fn apply(&self, x: i8, rounding: Rounding) -> i8 {
+        self.apply_with(x, self.multiplier(rounding), rounding)
+    }
+
+    /// [`Relu::apply`] with the multiplier computed.
+    #[inline]
+    fn apply_with(&self, x: i8, m: Multiplier, rounding: Rounding) -> i8 {
         let (lo, hi) = self.activation.bounds(self.output);
-        let m = self.multiplier(rounding);
         let v = self.output.zero_point + m.apply(x as i32 - self.input.zero_point, rounding);
         clamp_i8(v, lo, hi)
     }
@@ -72,14 +85,39 @@ impl Relu {
     ) {
         let rounding = exec.rounding;
         let (lo, hi) = self.activation.bounds(self.output);
-        let m = self.multiplier(rounding);
         let Some(row) = rows.row(oy as isize) else {
             return;
         };
-        for (o, &x) in out[..input.row_len()].iter_mut().zip(row) {
-            let v = self.output.zero_point + m.apply(x as i32 - self.input.zero_point, rounding);
-            *o = clamp_i8(v, lo, hi);
+        let out = &mut out[..input.row_len()];
+        if self.input == self.output {
+            // The same quantization on both sides: requantization is the identity
+            // (a multiplier of exactly 1), the layer only clamps.
+            let (lo, hi) = (lo as i8, hi as i8);
+            for (o, &x) in out.iter_mut().zip(row) {
+                *o = x.clamp(lo, hi);
+            }
+        } else if out.len() > 256 {
+            // A long row: the function of 256 possible inputs, tabulated once.
+            let table = self.table(rounding);
+            for (o, &x) in out.iter_mut().zip(row) {
+                *o = table[x as u8 as usize];
+            }
+        } else {
+            let m = self.multiplier(rounding);
+            for (o, &x) in out.iter_mut().zip(row) {
+                *o = self.apply_with(x, m, rounding);
+            }
         }
+    }
+
+    /// [`Relu::apply`] of every int8 value, indexed by the value's byte.
+    fn table(&self, rounding: Rounding) -> [i8; 256] {
+        let m = self.multiplier(rounding);
+        let mut t = [0i8; 256];
+        for (b, v) in t.iter_mut().enumerate() {
+            *v = self.apply_with(b as u8 as i8, m, rounding);
+        }
+        t
     }
 }
 
@@ -90,6 +128,45 @@ mod tests {
     use super::*;
     use crate::Layer;
     use crate::pattern::{assert_pattern, image, run};
+
+    /// Every row path (identity clamp, table, per value) gives `apply` of each
+    /// value, for rows shorter and longer than the table.
+    #[test]
+    fn row_paths_agree_with_apply() {
+        let quants = [
+            Quant::new(0.02, -3),
+            Quant::new(0.05, -128),
+            Quant::new(0.013, 40),
+        ];
+        for (i, &input) in quants.iter().enumerate() {
+            for &output in &quants[i..] {
+                for activation in [Activation::Relu, Activation::Relu6] {
+                    let relu = Relu {
+                        activation,
+                        input,
+                        output,
+                    };
+                    for width in [7usize, 300] {
+                        let shape = Shape::new(1, width, 1);
+                        let row: [i8; 300] = core::array::from_fn(|j| (j as i32 * 37 - 128) as i8);
+                        let rows = crate::rows::Tensor::new(&row[..width], shape).unwrap();
+                        for rounding in [Rounding::Double, Rounding::Single] {
+                            let mut out = [0i8; 300];
+                            let exec = crate::exec::Exec::portable(rounding);
+                            relu.compute_row(&rows, shape, 0, &mut out[..width], exec);
+                            for j in 0..width {
+                                assert_eq!(
+                                    out[j],
+                                    relu.apply(row[j], rounding),
+                                    "{relu:?} {width} {j}"
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn relu_and_relu6_requantize_then_clamp() {

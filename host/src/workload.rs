@@ -55,6 +55,10 @@ pub enum Workload {
     W3,
     /// 240x320x1: three conv3x3 ReLU + maxpool 2 pairs, 1→8→16→32 channels.
     N3,
+    /// 300x451x3, the walkthrough-sized model: conv3x3 3→64 ReLU, maxpool 2,
+    /// conv3x3 64→32 ReLU, maxpool 2 (856 M MACs). Not in [`Workload::ALL`]
+    /// (too large for the tests); the side-by-side benchmark runs it.
+    Wt,
 }
 
 /// What a workload is measured against (DESIGN.md, "Performance yardsticks");
@@ -82,6 +86,7 @@ impl Workload {
             Workload::W2 => "W2",
             Workload::W3 => "W3",
             Workload::N3 => "N3",
+            Workload::Wt => "WT",
         }
     }
 
@@ -89,6 +94,7 @@ impl Workload {
     pub const fn input_shape(self) -> Shape {
         match self {
             Workload::W1 | Workload::N3 => Shape::new(240, 320, 1),
+            Workload::Wt => Shape::new(300, 451, 3),
             Workload::W2 => Shape::new(120, 160, 3),
             Workload::W3 => Shape::new(60, 80, 8),
         }
@@ -101,6 +107,7 @@ impl Workload {
             Workload::W2 => &[8],
             Workload::W3 => &[16],
             Workload::N3 => &[8, 16, 32],
+            Workload::Wt => &[64, 32],
         }
     }
 
@@ -117,6 +124,7 @@ impl Workload {
             Workload::W2 => (Some(27_500_000), Some(212_000), None),
             Workload::W3 => (Some(16_700_000), Some(117_000), None),
             Workload::N3 => (None, None, Some(0.5e-3)),
+            Workload::Wt => (None, None, None),
         };
         Yardstick {
             cmsis_nn_instructions: instructions,
@@ -133,6 +141,7 @@ impl Workload {
                 Workload::W2 => 2,
                 Workload::W3 => 3,
                 Workload::N3 => 4,
+                Workload::Wt => 5,
             }
     }
 
