@@ -28,21 +28,29 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
+/// `scanline batch run DIR -o OUT --model <n3_mini> --resize EXTRA...`.
+fn batch_run_n3(dir: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
+    let m = model("n3_mini");
+    let mut args = vec![
+        "batch",
+        "run",
+        s(dir),
+        "-o",
+        s(out),
+        "--model",
+        s(&m),
+        "--resize",
+    ];
+    args.extend(extra);
+    scanline(args)
+}
+
 #[test]
 fn a_folder_with_a_broken_file() {
     let (tmp, dir) = inputs("batch-run");
     let out = tmp.join("out");
     let m = model("n3_mini");
-    let run = scanline([
-        "batch",
-        "run",
-        s(&dir),
-        "-o",
-        s(&out),
-        "--model",
-        s(&m),
-        "--resize",
-    ]);
+    let run = batch_run_n3(&dir, &out, &[]);
     // One failed: exit status 1, the summary says so and names the file.
     assert_eq!(status(&run), 1, "{}", stderr(&run));
     let text = stdout(&run);
@@ -87,20 +95,7 @@ fn a_folder_with_a_broken_file() {
 fn batch_json_has_every_input_and_its_report() {
     let (tmp, dir) = inputs("batch-json");
     let out = tmp.join("out");
-    let run = scanline([
-        "batch",
-        "run",
-        s(&dir),
-        "-o",
-        s(&out),
-        "--model",
-        s(&model("n3_mini")),
-        "--resize",
-        "--digest",
-        "--json",
-        "-j",
-        "1",
-    ]);
+    let run = batch_run_n3(&dir, &out, &["--digest", "--json", "-j", "1"]);
     assert_eq!(status(&run), 1);
     let doc = parse_one(&stdout(&run));
     assert_eq!(doc["schema"], "scanline/batch/1");

@@ -14,19 +14,26 @@ fn png_size(path: &std::path::Path) -> (u32, u32) {
     (img.width(), img.height())
 }
 
+/// `scanline features` of n3_mini on its fixture input into `grid`, with
+/// `extra` arguments; expects success and returns the report.
+fn features_n3(grid: &std::path::Path, extra: &[&str]) -> String {
+    let (m, input) = (model("n3_mini"), fixture("n3_mini", "input.npy"));
+    let mut args = vec!["features", "--model", m.to_str().unwrap()];
+    args.extend([
+        "--input",
+        input.to_str().unwrap(),
+        "-o",
+        grid.to_str().unwrap(),
+    ]);
+    args.extend(extra);
+    ok(args)
+}
+
 #[test]
 fn the_default_grid_is_the_last_layer() {
     let dir = temp_dir("features-default");
     let grid = dir.join("grid.png");
-    let text = ok([
-        "features".as_ref(),
-        "--model".as_ref(),
-        model("n3_mini").as_os_str(),
-        "--input".as_ref(),
-        fixture("n3_mini", "input.npy").as_os_str(),
-        "-o".as_ref(),
-        grid.as_os_str(),
-    ]);
+    let text = features_n3(&grid, &[]);
     assert!(
         text.contains("layer 5 (MAX_POOL_2D), 32 channels of 3x5"),
         "{text}"
@@ -66,16 +73,7 @@ fn a_layer_cut_gives_the_same_values_as_the_whole_model() {
 #[test]
 fn all_writes_one_grid_per_layer_named_after_it() {
     let dir = temp_dir("features-all");
-    let text = ok([
-        "features".as_ref(),
-        "--model".as_ref(),
-        model("n3_mini").as_os_str(),
-        "--input".as_ref(),
-        fixture("n3_mini", "input.npy").as_os_str(),
-        "-o".as_ref(),
-        dir.join("maps/g.png").as_os_str(),
-        "--all".as_ref(),
-    ]);
+    let text = features_n3(&dir.join("maps/g.png"), &["--all"]);
     assert_eq!(text.lines().count(), 6, "{text}");
     let mut names: Vec<String> = std::fs::read_dir(dir.join("maps"))
         .unwrap()

@@ -14,14 +14,18 @@ fn shape(v: &Value) -> Vec<u64> {
         .collect()
 }
 
+/// `scanline info --model <the case's model> EXTRA... --json`, parsed.
+fn info_json(case: &str, extra: &[&str]) -> Value {
+    let m = model(case);
+    let mut args = vec!["info", "--model", m.to_str().unwrap()];
+    args.extend(extra);
+    args.push("--json");
+    json(args)
+}
+
 #[test]
 fn info_json_has_every_layer_and_the_totals() {
-    let doc = json([
-        "info".as_ref(),
-        "--model".as_ref(),
-        model("n3_mini").as_os_str(),
-        "--json".as_ref(),
-    ]);
+    let doc = info_json("n3_mini", &[]);
     assert_eq!(doc["schema"], "scanline/info/1");
     assert_eq!(shape(&doc["input"]["shape"]), [30, 40, 1]);
     assert_eq!(doc["input"]["quant"]["zero_point"], -128);
@@ -46,14 +50,7 @@ fn info_json_has_every_layer_and_the_totals() {
     assert_eq!(doc["frame_peak_bytes"], 12000);
     assert_eq!(doc["conversions"], serde_json::json!([]));
 
-    let wide = json([
-        "info".as_ref(),
-        "--model".as_ref(),
-        model("n3_mini").as_os_str(),
-        "--width".as_ref(),
-        "320".as_ref(),
-        "--json".as_ref(),
-    ]);
+    let wide = info_json("n3_mini", &["--width", "320"]);
     assert_eq!(wide["planned_width"], 320);
     assert_eq!(shape(&wide["input"]["shape"]), [30, 320, 1]);
     assert_eq!(shape(&wide["file_input"]), [30, 40, 1]);
@@ -62,12 +59,7 @@ fn info_json_has_every_layer_and_the_totals() {
 
 #[test]
 fn info_json_lists_the_float_conversions() {
-    let doc = json([
-        "info".as_ref(),
-        "--model".as_ref(),
-        model("float_conv3x3_relu_pool2").as_os_str(),
-        "--json".as_ref(),
-    ]);
+    let doc = info_json("float_conv3x3_relu_pool2", &[]);
     assert_eq!(doc["input"]["float"], true);
     assert_eq!(doc["output"]["float"], true);
     let conversions: Vec<&str> = doc["conversions"]
