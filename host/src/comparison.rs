@@ -49,14 +49,14 @@ pub fn lsb_error(int8: &Tensor<i8>, float: &Tensor<f32>, quant: Quant) -> Result
 }
 
 /// Summary of an int8 output's error against the float reference.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct ErrorStats {
     /// Largest error, in output LSBs.
     pub max_lsb: f64,
     /// Mean error, in output LSBs.
     pub mean_lsb: f64,
     /// Peak signal-to-noise ratio over the int8 range: `10 log10(255² / MSE)`,
-    /// with the MSE in LSBs² (infinite for no error).
+    /// with the MSE in LSBs² (infinite for no error; `null` in JSON).
     pub psnr_db: f64,
     /// Float values outside the range the int8 output can represent (clipped
     /// before measuring).
@@ -161,6 +161,10 @@ mod tests {
         let same = ErrorStats::between(&int8, &Tensor::new(s, vec![1.0, 2.0]).unwrap(), q).unwrap();
         assert_eq!((same.max_lsb, same.mean_lsb, same.clipped), (0.0, 0.0, 0));
         assert!(same.psnr_db.is_infinite());
+        // In JSON an infinite PSNR (no error) is null.
+        let doc = serde_json::to_value(same).unwrap();
+        assert_eq!(doc["psnr_db"], serde_json::Value::Null);
+        assert_eq!(doc["max_lsb"], 0.0);
         let off = ErrorStats::between(&int8, &Tensor::new(s, vec![0.0, 2.0]).unwrap(), q).unwrap();
         assert_eq!((off.max_lsb, off.mean_lsb), (1.0, 0.5));
         // MSE 0.5 LSB²: 10 log10(255² / 0.5).

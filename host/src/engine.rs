@@ -8,7 +8,8 @@ use scanline::exec::{Isa, Kernels};
 use scanline::stream::{Pipeline, PushError};
 
 /// Which engine runs a model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Engine {
     /// int8, whole tensors in memory (`scanline::frame`).
     Frame,

@@ -35,8 +35,9 @@ pub enum Error {
         message: String,
     },
     /// A `.tflite` model file is malformed or uses something scanline does not
-    /// run; the core's error is the source.
-    #[error("{}: {context}{source}", path.display())]
+    /// run; the core's error is the source. The message ends with [`advice`]
+    /// on what to do about it.
+    #[error("{}: {context}{source}{}", path.display(), advice(source))]
     Model {
         /// The file.
         path: PathBuf,
@@ -55,6 +56,9 @@ pub enum Error {
     /// A parameter is out of range.
     #[error("{0}")]
     Invalid(String),
+    /// A report could not be written as JSON.
+    #[error("JSON: {0}")]
+    Json(#[from] serde_json::Error),
     /// The core rejected a model or layer.
     #[error(transparent)]
     Core(#[from] scanline::Error),
@@ -62,3 +66,52 @@ pub enum Error {
 
 /// Result type of the host library.
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// What scanline runs, as the advice after an unsupported model says it.
+pub const SUPPORTED: &str = "scanline runs a chain of CONV_2D, DEPTHWISE_CONV_2D, MAX_POOL_2D, \
+RELU and RELU6 on int8 tensors, with QUANTIZE / DEQUANTIZE only at a float32 input and output";
+
+/// What to do about a model the core refuses: for an unsupported operator why
+/// it is not run and what is ([`SUPPORTED`]); for a float model how to quantize
+/// it. Empty for other errors. Starts with `: ` when not empty, to follow the
+/// core's message.
+///
+/// ```
+/// use scanline_host::error::advice;
+/// let e = scanline::Error::UnsupportedOp { operator: 1, op: "AVERAGE_POOL_2D" };
+/// let text = format!("{e}{}", advice(&e));
+/// assert!(text.starts_with("operator 1: AVERAGE_POOL_2D is not supported: scanline pools by maximum only"));
+/// assert!(text.ends_with("with QUANTIZE / DEQUANTIZE only at a float32 input and output"));
+/// ```
+pub fn advice(e: &scanline::Error) -> String {
+    match *e {
+        scanline::Error::UnsupportedOp { op, .. } => {
+            let why = match op {
+                "AVERAGE_POOL_2D" => "scanline pools by maximum only (Keras MaxPool2D)",
+                "FULLY_CONNECTED" | "RESHAPE" | "SOFTMAX" | "MEAN" | "SQUEEZE" | "ARG_MAX" => {
+                    "it belongs to the classifier head; scanline runs the convolutional front, so \
+                     convert the model up to its last convolution or pooling (in Keras: \
+                     keras.Model(model.input, model.get_layer(NAME).output))"
+                }
+                "ADD" | "SUB" | "MUL" | "CONCATENATION" => {
+                    "it joins branches (residual or parallel paths); scanline runs a single chain of layers"
+                }
+                "PAD" | "PADV2" => {
+                    "explicit padding is not run; use padding='same' in the convolution instead"
+                }
+                "LOGISTIC" | "TANH" | "HARD_SWISH" | "LEAKY_RELU" | "PRELU" | "ELU" | "GELU"
+                | "TANH (fused activation)" | "SIGN_BIT (fused activation)" => {
+                    "the only activations scanline computes are ReLU and ReLU6 (fused or standalone)"
+                }
+                _ => "scanline runs the convolutional front of a CNN only",
+            };
+            format!(": {why}; {SUPPORTED}")
+        }
+        scanline::Error::UnsupportedTensor { ty: "FLOAT32", .. } => ": a float (not fully quantized) model; \
+            convert it with full-integer quantization (converter.optimizations = [tf.lite.Optimize.DEFAULT], \
+            a representative_dataset, inference_input_type / inference_output_type tf.int8 or tf.float32; \
+            see docs/tutorial.md)"
+            .to_string(),
+        _ => String::new(),
+    }
+}

@@ -26,31 +26,41 @@
 //! assert!(text.contains("MAX_POOL_2D"));
 //! ```
 
+use std::path::PathBuf;
+
 use scanline::tflite::Import;
-use scanline::{Activation, Axis, Layer, Model, Padding, Quant, Shape};
+use scanline::{Activation, Axis, Layer, Model, Padding, Quant, Shape, Window};
+use serde::Serialize;
 
 use crate::Result;
+use crate::json::{self, Schema};
 use crate::network::Network;
 
 /// One layer of a model, as `info` describes it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LayerInfo {
     /// Index of the TFLite operator in the graph.
     pub operator: usize,
     /// TFLite builtin name, e.g. `CONV_2D`.
     pub name: &'static str,
     /// Input shape.
+    #[serde(serialize_with = "json::shape")]
     pub input: Shape,
     /// Output shape.
+    #[serde(serialize_with = "json::shape")]
     pub output: Shape,
     /// Kernel, stride, dilation and padding (and depth multiplier), e.g.
     /// `3x3 s1 d1 same`; `-` for a standalone activation.
     pub window: String,
+    /// The same as numbers; `None` for a standalone activation.
+    pub geometry: Option<Geometry>,
     /// Fused (or standalone) activation: `none`, `relu`, `relu6`, `relu_n1_to_1`.
     pub activation: &'static str,
     /// Input quantization.
+    #[serde(serialize_with = "json::quant")]
     pub input_quant: Quant,
     /// Output quantization.
+    #[serde(serialize_with = "json::quant")]
     pub output_quant: Quant,
     /// Weight quantization: `per-channel (N)`, `per-tensor`, or `-`.
     pub weights_quant: String,
@@ -65,23 +75,28 @@ pub struct LayerInfo {
 }
 
 /// A model's layers and totals.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Summary {
-    /// Input shape the model is planned for.
+    /// Input shape the model is planned for (in JSON, in [`ModelInfo::input`]).
+    #[serde(skip)]
     pub input: Shape,
-    /// Output shape.
+    /// Output shape (in JSON, in [`ModelInfo::output`]).
+    #[serde(skip)]
     pub output: Shape,
     /// The layers.
     pub layers: Vec<LayerInfo>,
     /// Operators that are not layers (`QUANTIZE`, `DEQUANTIZE`): index and name.
+    #[serde(rename = "conversions", serialize_with = "edge_operators")]
     pub edges: Vec<(usize, &'static str)>,
     /// Total MACs.
     pub macs: u64,
     /// Total weight bytes.
     pub weight_bytes: usize,
     /// The streaming arena, [`Model::stream_arena_len`].
+    #[serde(rename = "stream_arena_bytes")]
     pub stream_arena: usize,
     /// The full-frame peak: the largest [`LayerInfo::frame_bytes`].
+    #[serde(rename = "frame_peak_bytes")]
     pub frame_peak: usize,
 }
 
@@ -118,6 +133,7 @@ impl Summary {
                     input,
                     output,
                     window: window(layer),
+                    geometry: Geometry::of(layer),
                     activation: activation(layer),
                     input_quant: layer.input_quant(),
                     output_quant: layer.output_quant(),
@@ -148,6 +164,64 @@ impl Summary {
     }
 }
 
+/// A layer's window as numbers: what [`LayerInfo::window`] writes as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Geometry {
+    /// Kernel (or pooling window) height and width.
+    pub kernel: [usize; 2],
+    /// Vertical and horizontal stride.
+    pub stride: [usize; 2],
+    /// Vertical and horizontal dilation (1 for pooling).
+    pub dilation: [usize; 2],
+    /// `"same"` or `"valid"`.
+    pub padding: &'static str,
+    /// Depth multiplier of a depthwise convolution (`None` otherwise).
+    pub depth_multiplier: Option<usize>,
+}
+
+impl Geometry {
+    /// The geometry of `layer`; `None` for a standalone activation.
+    pub fn of(layer: &Layer<'_>) -> Option<Self> {
+        let of = |w: &Window, depth_multiplier| Self {
+            kernel: [w.height.kernel, w.width.kernel],
+            stride: [w.height.stride, w.width.stride],
+            dilation: [w.height.dilation, w.width.dilation],
+            padding: padding_name(w.padding),
+            depth_multiplier,
+        };
+        match layer {
+            Layer::Conv2d(l) => Some(of(&l.window, None)),
+            Layer::Depthwise(l) => Some(of(&l.window, Some(l.depth_multiplier))),
+            Layer::MaxPool(l) => Some(of(&l.window, None)),
+            Layer::Relu(_) => None,
+        }
+    }
+}
+
+const fn padding_name(p: Padding) -> &'static str {
+    match p {
+        Padding::Same => "same",
+        Padding::Valid => "valid",
+    }
+}
+
+/// `QUANTIZE` / `DEQUANTIZE` operators as `[{"operator": i, "name": ...}]`.
+fn edge_operators<S: serde::Serializer>(
+    edges: &[(usize, &'static str)],
+    ser: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    struct Edge {
+        operator: usize,
+        name: &'static str,
+    }
+    ser.collect_seq(
+        edges
+            .iter()
+            .map(|&(operator, name)| Edge { operator, name }),
+    )
+}
+
 fn pair(h: usize, w: usize) -> String {
     if h == w {
         format!("{h}")
@@ -163,10 +237,7 @@ fn describe_window(height: Axis, width: Axis, padding: Padding) -> String {
         width.kernel,
         pair(height.stride, width.stride),
         pair(height.dilation, width.dilation),
-        match padding {
-            Padding::Same => "same",
-            Padding::Valid => "valid",
-        }
+        padding_name(padding)
     )
 }
 
@@ -185,10 +256,7 @@ fn window(layer: &Layer<'_>) -> String {
                 w.height.kernel,
                 w.width.kernel,
                 pair(w.height.stride, w.width.stride),
-                match w.padding {
-                    Padding::Same => "same",
-                    Padding::Valid => "valid",
-                }
+                padding_name(w.padding)
             )
         }
         Layer::Relu(_) => "-".into(),
@@ -286,156 +354,225 @@ fn table(rows: &[Vec<String>], right: &[bool]) -> String {
     out
 }
 
-/// The full `scanline info` text: a header, the layer table and the totals.
-///
-/// # Errors
-///
-/// As [`Summary::of`].
-pub fn report(net: &Network, width: Option<usize>) -> Result<String> {
-    let import = net.import()?;
-    let own = import.model().input_shape();
-    let s = Summary::of(net, width)?;
-    let model = import.model();
-    let mut out = String::new();
-    let description = import.description();
-    out.push_str(&format!(
-        "model: {}{}, {} operators, {} layers\n",
-        net.path().display(),
-        if description.is_empty() {
-            String::new()
-        } else {
-            format!(" ({description})")
-        },
-        import.operators().len(),
-        s.layers.len()
-    ));
-    let io = |shape: Shape, q: Quant, float: Option<Quant>, op: &str| match float {
-        Some(_) => format!(
-            "{shape} float32 ({op}, int8 scale {:.6}, zero point {})",
-            q.scale, q.zero_point
-        ),
-        None => format!(
-            "{shape} int8 (scale {:.6}, zero point {})",
-            q.scale, q.zero_point
-        ),
-    };
-    out.push_str(&format!(
-        "input:  {}\n",
-        io(
-            s.input,
-            model.input_quant(),
-            import.float_input(),
-            "QUANTIZE to int8"
-        )
-    ));
-    out.push_str(&format!(
-        "output: {}\n",
-        io(
-            s.output,
-            model.output_quant(),
-            import.float_output(),
-            "DEQUANTIZE from int8"
-        )
-    ));
-    if width.is_some() {
-        out.push_str(&format!(
-            "planned for width {} (the model file's input is {own})\n",
-            s.input.width
-        ));
-    }
-    out.push('\n');
+/// The int8 tensor at one end of a model, and whether the file converts it from
+/// or to float32 there (`QUANTIZE` at the input, `DEQUANTIZE` at the output).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Port {
+    /// Its shape.
+    #[serde(serialize_with = "json::shape")]
+    pub shape: Shape,
+    /// The quantization of the int8 tensor.
+    #[serde(serialize_with = "json::quant")]
+    pub quant: Quant,
+    /// True if the file's tensor is float32 (converted at this end).
+    pub float: bool,
+}
 
-    let mut rows = vec![
-        [
-            "op", "operator", "input", "output", "window", "act", "in s/zp", "out s/zp", "weights",
-            "MACs", "weight B", "stream B", "frame B",
-        ]
-        .map(String::from)
-        .to_vec(),
-    ];
-    let mut ops: Vec<(usize, Vec<String>)> = s
-        .layers
-        .iter()
-        .map(|l| {
-            (
-                l.operator,
-                vec![
-                    l.operator.to_string(),
-                    l.name.to_string(),
-                    l.input.to_string(),
-                    l.output.to_string(),
-                    l.window.clone(),
-                    l.activation.to_string(),
-                    quant(l.input_quant),
-                    quant(l.output_quant),
-                    l.weights_quant.clone(),
-                    grouped(l.macs),
-                    grouped(l.weight_bytes as u64),
-                    grouped(l.stream_bytes as u64),
-                    grouped(l.frame_bytes as u64),
-                ],
+impl Port {
+    fn describe(&self, conversion: &str) -> String {
+        let q = self.quant;
+        if self.float {
+            format!(
+                "{} float32 ({conversion}, int8 scale {:.6}, zero point {})",
+                self.shape, q.scale, q.zero_point
             )
-        })
-        .collect();
-    for &(index, name) in &s.edges {
-        let (input, output, note) = if name == "QUANTIZE" {
-            (s.input, s.input, "float32 -> int8")
         } else {
-            (s.output, s.output, "int8 -> float32")
-        };
-        ops.push((
-            index,
-            vec![
+            format!(
+                "{} int8 (scale {:.6}, zero point {})",
+                self.shape, q.scale, q.zero_point
+            )
+        }
+    }
+}
+
+/// Everything `scanline info` says about a model: the file, its ends, and the
+/// [`Summary`] of its layers. [`Display`](std::fmt::Display) gives the text,
+/// `serde` the `scanline/info/1` JSON document (`docs/json.md`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModelInfo {
+    /// The model file.
+    #[serde(serialize_with = "json::path")]
+    pub model: PathBuf,
+    /// The description the converter wrote (may be empty).
+    pub description: String,
+    /// Operators in the graph (layers plus any `QUANTIZE` / `DEQUANTIZE`).
+    pub operators: usize,
+    /// The model's input, as planned (at `planned_width` if given).
+    pub input: Port,
+    /// The model's output, as planned.
+    pub output: Port,
+    /// The width asked for with `--width`, if any.
+    pub planned_width: Option<usize>,
+    /// The input shape the model file declares.
+    #[serde(serialize_with = "json::shape")]
+    pub file_input: Shape,
+    /// The layers and totals.
+    #[serde(flatten)]
+    pub summary: Summary,
+}
+
+impl Schema for ModelInfo {
+    const SCHEMA: &'static str = "scanline/info/1";
+}
+
+impl ModelInfo {
+    /// Describes `net`, planned for its own input or (with `width`) for an input
+    /// `width` columns wide.
+    ///
+    /// # Errors
+    ///
+    /// As [`Summary::of`].
+    pub fn of(net: &Network, width: Option<usize>) -> Result<Self> {
+        let import = net.import()?;
+        let model = import.model();
+        let summary = Summary::of(net, width)?;
+        Ok(Self {
+            model: net.path().to_path_buf(),
+            description: import.description().to_string(),
+            operators: import.operators().len(),
+            input: Port {
+                shape: summary.input,
+                quant: model.input_quant(),
+                float: import.float_input().is_some(),
+            },
+            output: Port {
+                shape: summary.output,
+                quant: model.output_quant(),
+                float: import.float_output().is_some(),
+            },
+            planned_width: width,
+            file_input: model.input_shape(),
+            summary,
+        })
+    }
+}
+
+impl std::fmt::Display for ModelInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = &self.summary;
+        writeln!(
+            f,
+            "model: {}{}, {} operators, {} layers",
+            self.model.display(),
+            if self.description.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", self.description)
+            },
+            self.operators,
+            s.layers.len()
+        )?;
+        writeln!(f, "input:  {}", self.input.describe("QUANTIZE to int8"))?;
+        writeln!(
+            f,
+            "output: {}",
+            self.output.describe("DEQUANTIZE from int8")
+        )?;
+        if self.planned_width.is_some() {
+            writeln!(
+                f,
+                "planned for width {} (the model file's input is {})",
+                s.input.width, self.file_input
+            )?;
+        }
+        writeln!(f)?;
+
+        let mut rows = vec![
+            [
+                "op", "operator", "input", "output", "window", "act", "in s/zp", "out s/zp",
+                "weights", "MACs", "weight B", "stream B", "frame B",
+            ]
+            .map(String::from)
+            .to_vec(),
+        ];
+        let mut ops: Vec<(usize, Vec<String>)> = s
+            .layers
+            .iter()
+            .map(|l| {
+                (
+                    l.operator,
+                    vec![
+                        l.operator.to_string(),
+                        l.name.to_string(),
+                        l.input.to_string(),
+                        l.output.to_string(),
+                        l.window.clone(),
+                        l.activation.to_string(),
+                        quant(l.input_quant),
+                        quant(l.output_quant),
+                        l.weights_quant.clone(),
+                        grouped(l.macs),
+                        grouped(l.weight_bytes as u64),
+                        grouped(l.stream_bytes as u64),
+                        grouped(l.frame_bytes as u64),
+                    ],
+                )
+            })
+            .collect();
+        for &(index, name) in &s.edges {
+            let (input, output, note) = if name == "QUANTIZE" {
+                (s.input, s.input, "float32 -> int8")
+            } else {
+                (s.output, s.output, "int8 -> float32")
+            };
+            let mut row = vec![
                 index.to_string(),
                 name.to_string(),
                 input.to_string(),
                 output.to_string(),
                 note.to_string(),
-                "-".into(),
-                "-".into(),
-                "-".into(),
-                "-".into(),
-                "-".into(),
-                "-".into(),
-                "-".into(),
-                "-".into(),
-            ],
-        ));
-    }
-    ops.sort_by_key(|(i, _)| *i);
-    rows.extend(ops.into_iter().map(|(_, r)| r));
-    let right = [
-        true, false, false, false, false, false, false, false, false, true, true, true, true,
-    ];
-    out.push_str(&table(&rows, &right));
-    if !s.edges.is_empty() {
-        out.push_str(
-            "(QUANTIZE / DEQUANTIZE convert the float input / output; not counted below)\n",
-        );
-    }
-    out.push('\n');
-    let ratio = if s.stream_arena > 0 {
-        format!(
-            "; streaming needs {:.1}x less",
-            s.frame_peak as f64 / s.stream_arena as f64
+            ];
+            row.resize(13, "-".into());
+            ops.push((index, row));
+        }
+        ops.sort_by_key(|(i, _)| *i);
+        rows.extend(ops.into_iter().map(|(_, r)| r));
+        let right = [
+            true, false, false, false, false, false, false, false, false, true, true, true, true,
+        ];
+        f.write_str(&table(&rows, &right))?;
+        if !s.edges.is_empty() {
+            writeln!(
+                f,
+                "(QUANTIZE / DEQUANTIZE convert the float input / output; not counted below)"
+            )?;
+        }
+        writeln!(f)?;
+        let ratio = if s.stream_arena > 0 {
+            format!(
+                "; streaming needs {:.1}x less",
+                s.frame_peak as f64 / s.stream_arena as f64
+            )
+        } else {
+            String::new()
+        };
+        writeln!(f, "total MACs:       {}", grouped(s.macs))?;
+        writeln!(
+            f,
+            "weights:          {} bytes (int8 weights + int32 bias)",
+            grouped(s.weight_bytes as u64)
+        )?;
+        writeln!(
+            f,
+            "streaming arena:  {} bytes",
+            grouped(s.stream_arena as u64)
+        )?;
+        writeln!(
+            f,
+            "full-frame peak:  {} bytes (largest input + output tensor pair){ratio}",
+            grouped(s.frame_peak as u64)
         )
-    } else {
-        String::new()
-    };
-    out.push_str(&format!("total MACs:       {}\n", grouped(s.macs)));
-    out.push_str(&format!(
-        "weights:          {} bytes (int8 weights + int32 bias)\n",
-        grouped(s.weight_bytes as u64)
-    ));
-    out.push_str(&format!(
-        "streaming arena:  {} bytes\n",
-        grouped(s.stream_arena as u64)
-    ));
-    out.push_str(&format!(
-        "full-frame peak:  {} bytes (largest input + output tensor pair){ratio}\n",
-        grouped(s.frame_peak as u64)
-    ));
-    Ok(out)
+    }
+}
+
+/// The full `scanline info` text: a header, the layer table and the totals
+/// ([`ModelInfo`] displayed).
+///
+/// # Errors
+///
+/// As [`Summary::of`].
+pub fn report(net: &Network, width: Option<usize>) -> Result<String> {
+    Ok(ModelInfo::of(net, width)?.to_string())
 }
 
 #[cfg(test)]

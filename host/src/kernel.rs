@@ -31,12 +31,78 @@ pub fn parse(s: &str) -> Result<Kernel> {
         && !t.contains([',', ';'])
     {
         let names: Vec<&str> = Preset::ALL.iter().map(|p| p.name()).collect();
+        let hint = closest(t).map_or(String::new(), |p| format!("; did you mean '{}'?", p.name()));
         return Err(Error::Kernel(format!(
-            "unknown kernel '{t}'; presets: {}; or give rows like \"-1,-1,-1;-1,8,-1;-1,-1,-1\"",
+            "unknown kernel '{t}'{hint} (presets: {}; `scanline kernels` shows them; \
+             or give rows like \"-1,-1,-1;-1,8,-1;-1,-1,-1\")",
             names.join(", ")
         )));
     }
     matrix(t)
+}
+
+/// The preset whose name is closest to `name`, if one is close enough to be what
+/// was meant: the highest Jaro-Winkler similarity (case-insensitive; it favours
+/// a shared beginning) if at least 0.8, else a preset name that contains `name`
+/// or is contained in it (`blur` → `box-blur`). Ties go to the first preset in
+/// [`Preset::ALL`].
+///
+/// ```
+/// use scanline::preset::Preset;
+/// use scanline_host::kernel::closest;
+/// assert_eq!(closest("sobl"), Some(Preset::SobelX));
+/// assert_eq!(closest("sobely"), Some(Preset::SobelY));
+/// assert_eq!(closest("laplace"), Some(Preset::Laplacian8));
+/// assert_eq!(closest("Gausian"), Some(Preset::Gaussian));
+/// assert_eq!(closest("blur"), Some(Preset::BoxBlur));
+/// assert_eq!(closest("canny"), None);
+/// ```
+pub fn closest(name: &str) -> Option<Preset> {
+    let name = name.trim().to_ascii_lowercase();
+    if name.is_empty() {
+        return None;
+    }
+    let mut best: Option<(f64, Preset)> = None;
+    for p in Preset::ALL {
+        let score = strsim::jaro_winkler(&name, p.name());
+        if best.is_none_or(|(b, _)| score > b) {
+            best = Some((score, p));
+        }
+    }
+    match best {
+        Some((score, p)) if score >= 0.8 => Some(p),
+        _ => Preset::ALL
+            .into_iter()
+            .find(|p| name.len() >= 3 && (p.name().contains(&name) || name.contains(p.name()))),
+    }
+}
+
+/// What a preset is for, in a few words (what `scanline kernels` prints).
+///
+/// ```
+/// use scanline::preset::Preset;
+/// assert!(scanline_host::kernel::purpose(Preset::SobelX).contains("vertical edges"));
+/// ```
+pub const fn purpose(p: Preset) -> &'static str {
+    match p {
+        Preset::Laplacian8 => {
+            "edges in every direction, diagonals included (second derivative); the walkthrough's kernel"
+        }
+        Preset::Laplacian4 => "edges in every direction, without the diagonals (second derivative)",
+        Preset::SobelX => "vertical edges: the horizontal gradient, smoothed along the edge",
+        Preset::SobelY => "horizontal edges: the vertical gradient, smoothed along the edge",
+        Preset::ScharrX => "vertical edges, with a gradient more even over all angles than Sobel's",
+        Preset::ScharrY => {
+            "horizontal edges, with a gradient more even over all angles than Sobel's"
+        }
+        Preset::PrewittX => "vertical edges: the horizontal gradient, unweighted",
+        Preset::PrewittY => "horizontal edges: the vertical gradient, unweighted",
+        Preset::Sharpen => "sharpening: the picture plus its edges (identity minus laplacian4)",
+        Preset::BoxBlur => "blur: the mean of the 3x3 neighbourhood",
+        Preset::Gaussian => "blur weighted towards the centre (binomial 1-2-1, a small Gaussian)",
+        Preset::Emboss => "relief: edges lit from the top left, flat areas kept",
+        Preset::Outline => "the same kernel as laplacian8, by the name image-kernel galleries use",
+    }
 }
 
 /// A name for printing: the preset name, or `custom NxN`.
@@ -131,7 +197,9 @@ mod tests {
         assert!(err("1,2,3;;7,8,9").contains("row 2 is empty"));
         assert!(err("1,x,3;4,5,6;7,8,9").contains("'x' in row 1 is not a number"));
         assert!(err("1,2,3;4,5,6").contains("must be square"));
-        assert!(err("sobel").contains("unknown kernel 'sobel'"));
+        assert!(err("sobel").contains("unknown kernel 'sobel'; did you mean 'sobel-x'?"));
+        assert!(err("emboos").contains("did you mean 'emboss'?"));
+        assert!(!err("zzzzzz").contains("did you mean"));
         assert!(err("").contains("empty"));
         assert!(err("0,0,0;0,0,0;0,0,0").contains("zero"));
         let big = vec!["1"; 13].join(",");

@@ -1,6 +1,7 @@
 //! scanline-host: the host side of scanline — images, .npy files, the f32 reference
 //! and the `scanline` command line.
 
+pub mod cli;
 pub mod colour;
 pub mod command;
 pub mod comparison;
@@ -10,6 +11,7 @@ pub mod error;
 pub mod figure;
 pub mod info;
 pub mod input;
+pub mod json;
 pub mod kernel;
 pub mod layer;
 pub mod mosaic;

@@ -1,120 +1,90 @@
-//! The `scanline` command line: the edge-detection walkthrough on photos, and
-//! running (`run`), inspecting (`info`) and checking (`compare`) quantized
-//! `.tflite` models.
+//! The `scanline` binary: parses the command line ([`scanline_host::cli`]), runs
+//! the command from the library and prints its report; errors go to standard
+//! error on one line. Exit status: 0 success, 1 failure, 2 usage error.
+
+use std::fmt::Display;
+use std::io::Write as _;
+use std::process::ExitCode;
 
 use anyhow::{Result, bail};
-use clap::{Parser, Subcommand};
-use scanline_host::command::{compare, edges, run};
-use scanline_host::network::Network;
-use std::io::Write as _;
-use std::path::PathBuf;
+use clap::Parser;
+use scanline_host::cli::{self, Cli, Command, FAILURE};
+use scanline_host::command::{batch, compare, edges, features, info, kernels, run, verify};
+use scanline_host::json::{self, Schema};
+use serde::Serialize;
 
-/// scanline: the front of a CNN (convolution, ReLU, max-pooling) in int8, bit-exact
-/// with TensorFlow Lite, from a whole photo on the PC to one camera line at a time
-/// on a microcontroller.
-#[derive(Parser)]
-#[command(
-    name = "scanline",
-    version,
-    after_help = "Examples:\n  \
-    scanline edges photo.png --pool 2\n  \
-    scanline run --model model.tflite --input photo.png --output maps.png\n  \
-    scanline run --model model.tflite --input input.npy --output out.npy --engine frame\n  \
-    scanline info --model model.tflite --width 320\n  \
-    scanline compare --model model.tflite --input input.npy --diff diff.png"
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Edge detection, the classic convolution walkthrough: kernel, ReLU, max-pool.
-    ///
-    /// Convolves the image with a 3x3 (or any odd size up to 11) kernel, SAME
-    /// padding, stride 1 (tf.nn.conv2d), applies ReLU (tf.nn.relu) and, with
-    /// --pool N, NxN max-pooling with stride N, VALID (Keras MaxPool2D). A colour
-    /// image gets the kernel stacked over its three channels into one output map.
-    /// Writes a PNG panel: input | convolution | after ReLU | after pooling.
-    Edges(edges::Args),
-    /// Run a quantized .tflite model on one input and write its output.
-    ///
-    /// The model: a chain of CONV_2D, DEPTHWISE_CONV_2D, MAX_POOL_2D, RELU, RELU6
-    /// on int8 tensors, optionally with QUANTIZE / DEQUANTIZE at its float input
-    /// and output (what the TFLite converter writes for a full-int8 Keras model).
-    ///
-    /// The input: a .npy array shaped like the model input, [1,H,W,C] or [H,W,C]:
-    /// int8, or float32 for a float-input model; or a PNG/JPEG image (1-channel
-    /// models get it in gray, by tf.image.rgb_to_grayscale unless --gray-rule;
-    /// 3-channel ones in RGB; each pixel p is the real p * f32(1/255), quantized
-    /// with the model's input parameters; its size must match unless --resize);
-    /// or a raw camera frame (--pixel-format, --width) read line by line through
-    /// the converter the firmware runs (colour to gray by integer luma unless
-    /// --gray-rule).
-    ///
-    /// The output: .npy — for frame and stream exactly the model's output tensor
-    /// (int8 [1,H,W,C], or float32 if the model ends with DEQUANTIZE), for float the
-    /// f32 reference's real values (float32); or .png — a feature-map picture: a
-    /// grid of all output channels ("channel c"), each coloured with viridis over
-    /// its own range (written under it). With --digest it also prints
-    /// `digest fnv1a32 XXXXXXXX` of the int8 output, what the firmware logs.
-    Run(run::Args),
-    /// Show a .tflite model layer by layer, and its memory: streaming vs full frame.
-    ///
-    /// Per layer: the TFLite operator and its index, input -> output shapes, kernel,
-    /// stride, dilation and padding, fused activation, quantization (input and
-    /// output scale / zero point, per-channel or per-tensor weights), MACs, weight
-    /// bytes (int8 weights + int32 bias), the streaming arena bytes of that stage
-    /// (its line buffers and output row) and the bytes a full-frame engine (TFLite
-    /// Micro style) needs while running it (its whole input and output tensors).
-    /// Totals: MACs, weights, the whole streaming arena vs the full-frame peak.
-    Info(InfoArgs),
-    /// Run a model with all three engines and compare them.
-    ///
-    /// Checks that the frame and stream engines agree exactly (exit status 1 if
-    /// they do not, with the number of differing values), and measures the int8
-    /// output's error against the f32 reference in output LSBs (max, mean; float
-    /// values beyond the int8 output's range are clipped first) and its PSNR over
-    /// the int8 range (peak 255 LSB).
-    Compare(compare::Args),
-}
-
-#[derive(clap::Args)]
-struct InfoArgs {
-    /// The model (.tflite).
-    #[arg(long, value_name = "M.tflite")]
-    model: PathBuf,
-    /// Plan the same layers for an input this many columns wide (same height).
-    #[arg(long, value_name = "W")]
-    width: Option<usize>,
-}
-
-fn main() {
+fn main() -> ExitCode {
+    // A usage error exits here, with clap's message and status 2.
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Edges(args) => edges::execute(&args)
-            .map_err(Into::into)
-            .and_then(|r| emit(&r.to_string())),
-        Command::Run(args) => run::execute(&args)
-            .map_err(Into::into)
-            .and_then(|r| emit(&r.to_string())),
-        Command::Info(args) => info(args),
-        Command::Compare(args) => compare(&args),
-    };
-    if let Err(e) = result {
-        eprintln!("error: {}", one_line(&e));
-        std::process::exit(1);
+    match execute(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", one_line(&e));
+            ExitCode::from(FAILURE as u8)
+        }
+    }
+}
+
+fn execute(command: Command) -> Result<()> {
+    match command {
+        Command::Edges(args) => print(&edges::execute(&args)?, args.json),
+        Command::Run(args) => print(&run::execute(&args)?, args.json),
+        Command::Info(args) => print(&info::execute(&args)?, args.json),
+        Command::Features(args) => emit(&features::execute(&args)?.to_string()),
+        Command::Batch(args) => {
+            let summary = batch::execute(&args)?;
+            print(&summary, args.task.common().json)?;
+            if summary.failed > 0 {
+                bail!("{} of {} inputs failed", summary.failed, summary.inputs);
+            }
+            Ok(())
+        }
+        Command::Completions(args) => emit(&String::from_utf8_lossy(&cli::completions(args.shell))),
+        Command::Verify(args) => {
+            let report = verify::execute(&args)?;
+            print(&report, args.json)?;
+            if !report.verified() {
+                bail!(
+                    "{} of {} frames differ from the host ({} checked)",
+                    report.differed,
+                    report.frames.len(),
+                    report.matched + report.differed
+                );
+            }
+            Ok(())
+        }
+        Command::Kernels(args) => emit(&kernels::execute(&args).to_string()),
+        Command::Compare(args) => {
+            let report = compare::execute(&args)?;
+            print(&report, args.json)?;
+            if !report.identical {
+                bail!(
+                    "frame and stream engines differ in {} of {} values",
+                    report.differences,
+                    report.values
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Prints a report as text, or with `json` as its one-line JSON document.
+fn print<R: Display + Serialize + Schema>(report: &R, json: bool) -> Result<()> {
+    if json {
+        emit(&(json::document(report)? + "\n"))
+    } else {
+        emit(&report.to_string())
     }
 }
 
 /// The error and its causes on one line, skipping a cause whose text the message
-/// already ends with (the library's errors print their sources themselves).
+/// already holds (the library's errors print their sources themselves).
 fn one_line(e: &anyhow::Error) -> String {
     let mut line = String::new();
     for cause in e.chain() {
         let text = cause.to_string();
-        if line.ends_with(&text) {
+        if line.contains(&text) {
             continue;
         }
         if !line.is_empty() {
@@ -123,27 +93,6 @@ fn one_line(e: &anyhow::Error) -> String {
         line.push_str(&text);
     }
     line.replace('\n', " ")
-}
-
-fn info(args: InfoArgs) -> Result<()> {
-    if args.width == Some(0) {
-        bail!("--width must be at least 1");
-    }
-    let net = Network::load(&args.model)?;
-    emit(&scanline_host::info::report(&net, args.width)?)
-}
-
-fn compare(args: &compare::Args) -> Result<()> {
-    let report = compare::execute(args)?;
-    emit(&report.to_string())?;
-    if !report.identical() {
-        bail!(
-            "frame and stream engines differ in {} of {} values",
-            report.differences,
-            report.values
-        );
-    }
-    Ok(())
 }
 
 /// Writes `text` to standard output; a closed pipe (`scanline info | head`) is not

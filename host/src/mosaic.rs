@@ -35,10 +35,40 @@ pub const MIN_TILE: u32 = 64;
 /// assert_eq!(fig.height(), mosaic::mosaic_size(&panels, 32).1);
 /// ```
 pub fn mosaic(panels: &[Panel], min_height: u32) -> Result<RgbImage> {
+    compose(None, panels, min_height)
+}
+
+/// A [`mosaic`] under a heading line (drawn like the tiles' titles, left-aligned
+/// above the grid): what `scanline features` draws, the heading naming the layer.
+///
+/// # Errors
+///
+/// As [`mosaic`].
+///
+/// ```
+/// use scanline::Shape;
+/// use scanline_host::{Tensor, mosaic, panel::{self, MapRange}};
+/// let t = Tensor::filled(Shape::new(4, 4, 2), 1.0f32);
+/// let panels = panel::channel_maps(&t, MapRange::PerMap).unwrap();
+/// let fig = mosaic::titled("layer 0: CONV_2D", &panels, 32).unwrap();
+/// assert_eq!(fig.dimensions(), mosaic::titled_size("layer 0: CONV_2D", &panels, 32));
+/// assert!(fig.height() > mosaic::mosaic_size(&panels, 32).1);
+/// ```
+pub fn titled(heading: &str, panels: &[Panel], min_height: u32) -> Result<RgbImage> {
+    compose(Some(heading), panels, min_height)
+}
+
+/// Height of a heading line and the space under it.
+const HEADING_HEIGHT: u32 = 8 * TITLE_SCALE + GAP;
+
+fn compose(heading: Option<&str>, panels: &[Panel], min_height: u32) -> Result<RgbImage> {
     if panels.is_empty() {
         return Err(Error::Invalid("a mosaic needs at least one panel".into()));
     }
-    let (total_w, total_h) = mosaic_size(panels, min_height);
+    let (total_w, total_h) = match heading {
+        Some(h) => titled_size(h, panels, min_height),
+        None => mosaic_size(panels, min_height),
+    };
     let layout = MosaicLayout::of(panels, min_height);
     if total_w as u64 * total_h as u64 > MAX_PIXELS || total_w == u32::MAX || total_h == u32::MAX {
         return Err(Error::Invalid(format!(
@@ -46,10 +76,17 @@ pub fn mosaic(panels: &[Panel], min_height: u32) -> Result<RgbImage> {
         )));
     }
     let mut fig = RgbImage::from_pixel(total_w, total_h, BACKGROUND);
+    let top = match heading {
+        Some(h) => {
+            draw_text(&mut fig, MARGIN, MARGIN, h, TITLE_SCALE);
+            MARGIN + HEADING_HEIGHT
+        }
+        None => MARGIN,
+    };
     for (i, p) in panels.iter().enumerate() {
         let (col, row) = ((i % layout.columns) as u32, (i / layout.columns) as u32);
         let x = MARGIN + col * (layout.tile_w + GAP);
-        let y = MARGIN + row * (layout.tile_h + GAP);
+        let y = top + row * (layout.tile_h + GAP);
         let centre = |w: u32| x + (layout.tile_w - w.min(layout.tile_w)) / 2;
         draw_text(
             &mut fig,
@@ -95,6 +132,14 @@ pub fn mosaic_size(panels: &[Panel], min_height: u32) -> (u32, u32) {
     let h = 2 * MARGIN as u64 + rows * l.tile_h as u64 + (rows - 1) * GAP as u64;
     let clip = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
     (clip(w), clip(h))
+}
+
+/// Width and height in pixels of the [`titled`] mosaic: the grid, a heading line
+/// above it, and as wide as the heading if that is wider.
+pub fn titled_size(heading: &str, panels: &[Panel], min_height: u32) -> (u32, u32) {
+    let (w, h) = mosaic_size(panels, min_height);
+    let heading_w = text_width(heading, TITLE_SCALE).saturating_add(2 * MARGIN);
+    (w.max(heading_w), h.saturating_add(HEADING_HEIGHT))
 }
 
 /// Sizes of a mosaic's grid.

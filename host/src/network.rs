@@ -128,6 +128,44 @@ impl Network {
         .map_err(|e| self.model_error(format!("at width {width}: "), e))
     }
 
+    /// The model's layers `0..=last` as a model of their own (same input, same
+    /// rounding): its output is layer `last`'s output, computed by the same
+    /// engines and arithmetic as the whole model's (`scanline features` runs it).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`] if the model has no layer `last`.
+    ///
+    /// ```
+    /// use scanline::Shape;
+    /// use scanline_host::network::Network;
+    /// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/tflite/n3_mini/model.tflite");
+    /// let net = Network::load(path).unwrap();
+    /// let first = net.model_through(0).unwrap();
+    /// assert_eq!(first.layers().len(), 1);
+    /// assert_eq!(first.output_shape(), Shape::new(30, 40, 8));
+    /// assert!(net.model_through(6).is_err());
+    /// ```
+    pub fn model_through(&self, last: usize) -> Result<Model<'_>> {
+        let import = self.import()?;
+        let model = import.model();
+        let layers = model.layers();
+        if last >= layers.len() {
+            return Err(Error::Invalid(format!(
+                "{}: layer {last} does not exist: the model has {} layers",
+                self.path.display(),
+                layers.len()
+            )));
+        }
+        Model::new(
+            model.input_shape(),
+            model.input_quant(),
+            &layers[..=last],
+            model.rounding(),
+        )
+        .map_err(|e| self.model_error(format!("through layer {last}: "), e))
+    }
+
     /// Shape of the model's input.
     pub fn input_shape(&self) -> Result<Shape> {
         Ok(self.import()?.model().input_shape())

@@ -1,12 +1,13 @@
 //! xtask: scanline's project automation, run as `cargo xtask <task>`.
 //!
-//! One file per task (`test.rs`, `bench.rs`, `qemu.rs`); `stage.rs` runs, times
-//! and summarizes the stages of a task; `bless.rs` lists the golden files that
+//! One file per task (`test.rs`, `bench.rs`, `qemu.rs`, `man.rs`); `stage.rs`
+//! runs, times and summarizes the stages of a task; `bless.rs` lists the golden files that
 //! `test --bless` rewrote; `tidy.rs` holds repository checks that run as
 //! ordinary tests under `cargo test --workspace`.
 
 mod bench;
 mod bless;
+mod man;
 mod qemu;
 mod stage;
 mod test;
@@ -43,6 +44,7 @@ tasks:
                         an input, with `scanline run`'s contract; prints the per-frame
                         report (instructions, worst push_row, RAM) and compares with
                         the host. `cargo xtask qemu --help` for the options.
+  man                   the scanline manual pages (clap_mangen) into target/man/
   help                  this text
 ";
 
@@ -60,6 +62,7 @@ fn main() -> ExitCode {
         Some("test") => test::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
         Some("qemu") => qemu::run(&args[1..]),
+        Some("man") => man::run(&args[1..]),
         Some(other) => {
             eprint!("xtask: unknown task `{other}`\n\n{USAGE}");
             ExitCode::from(2)

@@ -5,42 +5,53 @@ use std::fmt;
 use std::path::PathBuf;
 
 use scanline::{Quant, Shape};
+use serde::Serialize;
 
-use super::InputArgs;
+use super::ModelArgs;
 use crate::comparison::ErrorStats;
+use crate::json::{self, Schema};
 use crate::network::Network;
 use crate::output::OutputFormat;
 use crate::{Error, Result, figure};
 
-/// Arguments of `scanline compare`.
+/// Arguments of `scanline compare`: the input and difference picture of one
+/// comparison, and the [`ModelArgs`] that `scanline batch compare` applies to
+/// every input.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
-    /// The model (.tflite).
-    #[arg(long, value_name = "M.tflite")]
-    pub model: PathBuf,
     /// The input: .npy (int8, or float32 for a float-input model), an image
     /// (PNG/JPEG), or a raw camera frame (with --pixel-format and --width).
-    #[arg(long, value_name = "IN")]
+    #[arg(long, value_name = "IN", display_order = 1)]
     pub input: PathBuf,
     /// Also write a picture of |int8 - float| in output LSBs: one tile per output
     /// channel, all coloured over one shared range (0 to the largest error).
-    #[arg(long, value_name = "DIFF.png")]
+    #[arg(long, value_name = "DIFF.png", display_order = 1)]
     pub diff: Option<PathBuf>,
-    /// Input options.
+    /// Print the report as one JSON object (schema scanline/compare/1, see
+    /// docs/json.md).
+    #[arg(long, display_order = 100)]
+    pub json: bool,
+    /// The model and how to read the input: the options of `scanline compare`
+    /// that do not depend on the input.
     #[command(flatten)]
-    pub input_args: InputArgs,
+    pub options: ModelArgs,
 }
 
-/// What `scanline compare` found.
-#[derive(Debug, Clone, PartialEq)]
+/// What `scanline compare` found; `serde` gives its `scanline/compare/1` JSON
+/// form.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
     /// The model file.
+    #[serde(serialize_with = "json::path")]
     pub model: PathBuf,
     /// The input file.
+    #[serde(serialize_with = "json::path")]
     pub input: PathBuf,
     /// The int8 output's shape.
+    #[serde(serialize_with = "json::shape")]
     pub shape: Shape,
     /// The int8 output's quantization.
+    #[serde(serialize_with = "json::quant")]
     pub quant: Quant,
     /// True if the model ends with `DEQUANTIZE` (the comparison is before it).
     pub dequantized: bool,
@@ -48,17 +59,17 @@ pub struct Report {
     pub values: usize,
     /// How many of them differ (must be 0).
     pub differences: usize,
+    /// True if they are all equal (`differences == 0`).
+    pub identical: bool,
     /// The int8 output's error against the float reference.
     pub error: ErrorStats,
     /// Where the difference picture went, if asked for.
+    #[serde(serialize_with = "json::option_path")]
     pub diff: Option<PathBuf>,
 }
 
-impl Report {
-    /// True if frame and stream agree.
-    pub fn identical(&self) -> bool {
-        self.differences == 0
-    }
+impl Schema for Report {
+    const SCHEMA: &'static str = "scanline/compare/1";
 }
 
 impl fmt::Display for Report {
@@ -77,7 +88,7 @@ impl fmt::Display for Report {
                 ""
             }
         )?;
-        if self.identical() {
+        if self.identical {
             writeln!(f, "frame == stream: identical ({} values)", self.values)?;
         } else {
             writeln!(
@@ -127,22 +138,24 @@ pub fn execute(args: &Args) -> Result<Report> {
             diff.display()
         )));
     }
-    let options = args.input_args.options()?;
-    let net = Network::load(&args.model)?;
+    let options = args.options.input_args.options()?;
+    let net = Network::load(&args.options.model)?;
     let input = net.input_from_file(&args.input, &options)?;
     let c = net.compare(&input)?;
     let error = c.error()?;
+    let differences = c.frame_stream_differences();
     if let Some(path) = &args.diff {
         figure::save(path, &c.diff_picture()?)?;
     }
     Ok(Report {
-        model: args.model.clone(),
+        model: args.options.model.clone(),
         input: args.input.clone(),
         shape: c.stream.shape,
         quant: c.quant,
         dequantized: net.import()?.float_output().is_some(),
         values: c.stream.data.len(),
-        differences: c.frame_stream_differences(),
+        differences,
+        identical: differences == 0,
         error,
         diff: args.diff.clone(),
     })

@@ -7,15 +7,18 @@ use std::path::PathBuf;
 
 use scanline::Quant;
 use scanline::pixel::GrayRule;
+use serde::Serialize;
 
 use super::{default_output, digest_line, parse_gray_rule};
 use crate::edges::{Edges, INPUT_QUANT, Stages};
 use crate::engine::Engine;
+use crate::json::{self, Schema};
 use crate::panel::Panel;
 use crate::picture::{self, Channels};
 use crate::{Result, Tensor, figure, kernel, npy};
 
-/// Arguments of `scanline edges`.
+/// Arguments of `scanline edges`: the photo and files of one run, and the
+/// [`Options`] that `scanline batch edges` applies to every photo.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
     /// The photo (PNG or JPEG).
@@ -23,6 +26,21 @@ pub struct Args {
     /// Where to write the panel PNG [default: NAME-edges.png in the current directory, NAME the image file's stem].
     #[arg(short, long, value_name = "PANEL.png")]
     pub output: Option<PathBuf>,
+    /// Also write conv.npy, relu.npy (and pool.npy) here: float32 HxW, real units.
+    #[arg(long, value_name = "DIR")]
+    pub npy: Option<PathBuf>,
+    /// Print the report as one JSON object (schema scanline/edges/1, see
+    /// docs/json.md).
+    #[arg(long, display_order = 100)]
+    pub json: bool,
+    /// The kernel and the stages.
+    #[command(flatten)]
+    pub options: Options,
+}
+
+/// The options of `scanline edges` that do not depend on the photo.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Options {
     /// A preset (laplacian8, laplacian4, sobel-x, sobel-y, scharr-x, scharr-y,
     /// prewitt-x, prewitt-y, sharpen, box-blur, gaussian, emboss, outline) or rows
     /// like "-1,-1,-1;-1,8,-1;-1,-1,-1" (odd square size up to 11x11).
@@ -46,9 +64,6 @@ pub struct Args {
     /// the firmware runs; identical results); float: the f32 reference.
     #[arg(long, value_enum, default_value_t = Engine::Frame)]
     pub engine: Engine,
-    /// Also write conv.npy, relu.npy (and pool.npy) here: float32 HxW, real units.
-    #[arg(long, value_name = "DIR")]
-    pub npy: Option<PathBuf>,
     /// Also print `digest fnv1a32 XXXXXXXX` of the last stage's int8 output (what
     /// the firmware's built-in edge model logs for the same frame).
     #[arg(long)]
@@ -56,22 +71,25 @@ pub struct Args {
 }
 
 /// One stage's line of the report.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StageReport {
     /// `conv`, `relu` or `pool`.
     pub name: &'static str,
     /// Its output shape.
+    #[serde(serialize_with = "json::shape")]
     pub shape: scanline::Shape,
     /// The largest int8-vs-float difference, in output LSBs.
     pub max_lsb: f32,
 }
 
-/// What `scanline edges` did.
-#[derive(Debug, Clone, PartialEq)]
+/// What `scanline edges` did; `serde` gives its `scanline/edges/1` JSON form.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
     /// The photo.
+    #[serde(serialize_with = "json::path")]
     pub image: PathBuf,
     /// Its shape as the model takes it.
+    #[serde(serialize_with = "json::shape")]
     pub shape: scanline::Shape,
     /// The kernel's name.
     pub kernel: String,
@@ -80,13 +98,20 @@ pub struct Report {
     /// The int8 weight scale.
     pub weight_scale: f32,
     /// The output quantization.
+    #[serde(serialize_with = "json::quant")]
     pub output_quant: Quant,
     /// Every stage.
     pub stages: Vec<StageReport>,
     /// Files written: the figure, then any `.npy`.
+    #[serde(serialize_with = "json::paths")]
     pub written: Vec<PathBuf>,
     /// The last stage's int8 digest, if asked for.
+    #[serde(serialize_with = "json::digest")]
     pub digest: Option<u32>,
+}
+
+impl Schema for Report {
+    const SCHEMA: &'static str = "scanline/edges/1";
 }
 
 impl fmt::Display for Report {
@@ -133,19 +158,20 @@ impl fmt::Display for Report {
 /// A bad kernel or pool size, an unreadable image, a pool that does not fit the
 /// image, and write errors.
 pub fn execute(args: &Args) -> Result<Report> {
-    let kernel = kernel::parse(&args.kernel)?;
+    let o = &args.options;
+    let kernel = kernel::parse(&o.kernel)?;
     let stored = picture::load(&args.image, Channels::Keep)?;
-    let channels = if args.gray {
+    let channels = if o.gray {
         1
-    } else if args.color {
+    } else if o.color {
         3
     } else {
         stored.shape.channels
     };
-    let image = picture::to_channels(&stored, channels, args.gray_rule)?;
-    let edges = Edges::new(kernel, channels, args.pool)?;
+    let image = picture::to_channels(&stored, channels, o.gray_rule)?;
+    let edges = Edges::new(kernel, channels, o.pool)?;
     let q = edges.output_quant();
-    let int8_engine = if args.engine == Engine::Stream {
+    let int8_engine = if o.engine == Engine::Stream {
         Engine::Stream
     } else {
         Engine::Frame
@@ -171,11 +197,7 @@ pub fn execute(args: &Args) -> Result<Report> {
             }
         })
         .collect();
-    let result: &Stages<f32> = if args.engine.is_int8() {
-        &frame
-    } else {
-        &float
-    };
+    let result: &Stages<f32> = if o.engine.is_int8() { &frame } else { &float };
 
     let out = args
         .output
@@ -184,7 +206,7 @@ pub fn execute(args: &Args) -> Result<Report> {
     let mut panels = vec![Panel::picture("input", &image)?];
     panels.push(Panel::map("convolution", &result.conv)?);
     panels.push(Panel::map("after ReLU", &result.relu)?);
-    if let (Some(p), Some(n)) = (&result.pool, args.pool) {
+    if let (Some(p), Some(n)) = (&result.pool, o.pool) {
         panels.push(Panel::map(format!("max-pool {n}x{n}"), p)?);
     }
     figure::save(&out, &figure::render(&panels)?)?;
@@ -207,6 +229,6 @@ pub fn execute(args: &Args) -> Result<Report> {
         output_quant: q,
         stages,
         written,
-        digest: args.digest.then(|| crate::output::digest(&last.data)),
+        digest: o.digest.then(|| crate::output::digest(&last.data)),
     })
 }

@@ -2,9 +2,14 @@
 //! (clap), its work, and the report it prints — so that everything the binary
 //! does can be called and tested without it. `main.rs` only parses and prints.
 
+pub mod batch;
 pub mod compare;
 pub mod edges;
+pub mod features;
+pub mod info;
+pub mod kernels;
 pub mod run;
+pub mod verify;
 
 use std::path::PathBuf;
 
@@ -13,8 +18,21 @@ use scanline::pixel::{GrayRule, PixelFormat};
 use crate::input::{InputOptions, Raw};
 use crate::{Error, Result};
 
-/// The input options `run` and `compare` share: resizing, raw frames, gray rule.
+/// The model and how to read an input for it: what `run`, `compare` and
+/// `features` share.
 #[derive(Debug, Clone, clap::Args)]
+pub struct ModelArgs {
+    /// The model (.tflite).
+    #[arg(long, value_name = "M.tflite", display_order = 0)]
+    pub model: PathBuf,
+    /// Input options.
+    #[command(flatten)]
+    pub input_args: InputArgs,
+}
+
+/// The input options `run`, `compare` and `features` share: resizing, raw
+/// frames, gray rule.
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct InputArgs {
     /// Resize an image input to the model's input size (bilinear).
     #[arg(long)]
@@ -89,6 +107,11 @@ pub(crate) fn default_output(image: &std::path::Path, suffix: &str) -> PathBuf {
         .file_stem()
         .map_or("out".into(), |s| s.to_string_lossy());
     PathBuf::from(format!("{stem}-{suffix}.png"))
+}
+
+/// `n word` with an `s` unless `n` is 1 (`1 input`, `2 inputs`).
+pub(crate) fn plural(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
 }
 
 /// The digest line `scanline run --digest` prints.

@@ -6,27 +6,46 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use scanline::Shape;
+use serde::Serialize;
 
-use super::{InputArgs, digest_line};
+use super::{ModelArgs, digest_line};
 use crate::engine::Engine;
+use crate::json::{self, Schema};
 use crate::network::Network;
 use crate::output::OutputFormat;
 use crate::{Error, Result};
 
-/// Arguments of `scanline run`.
+/// Arguments of `scanline run`: the input and output of one run, and the
+/// [`Options`] that `scanline batch run` applies to every input.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
-    /// The model (.tflite).
-    #[arg(long, value_name = "M.tflite")]
-    pub model: PathBuf,
     /// The input: .npy (int8, or float32 for a float-input model), an image
     /// (PNG/JPEG), or a raw camera frame (with --pixel-format and --width).
-    #[arg(long, value_name = "IN")]
+    #[arg(long, value_name = "IN", display_order = 1)]
     pub input: PathBuf,
     /// Where to write the output: .npy (the tensor) or .png (feature maps).
     /// Optional with --digest.
-    #[arg(long, value_name = "OUT", required_unless_present = "digest")]
+    #[arg(
+        long,
+        value_name = "OUT",
+        required_unless_present = "digest",
+        display_order = 1
+    )]
     pub output: Option<PathBuf>,
+    /// Print the report as one JSON object (schema scanline/run/1, see docs/json.md).
+    #[arg(long, display_order = 100)]
+    pub json: bool,
+    /// The model and how to run it.
+    #[command(flatten)]
+    pub options: Options,
+}
+
+/// The options of `scanline run` that do not depend on the input.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Options {
+    /// The model and how to read the input.
+    #[command(flatten)]
+    pub network: ModelArgs,
     /// frame: int8 full-frame engine; stream: int8 line-buffer engine (what the
     /// firmware runs; identical results); float: the f32 reference.
     #[arg(long, value_enum, default_value_t = Engine::Stream)]
@@ -35,17 +54,22 @@ pub struct Args {
     /// bytes in HWC order (before any DEQUANTIZE), what the firmware logs.
     #[arg(long)]
     pub digest: bool,
-    /// Input options.
-    #[command(flatten)]
-    pub input_args: InputArgs,
 }
 
-/// What `scanline run` did.
-#[derive(Debug, Clone, PartialEq)]
+/// What `scanline run` did; `serde` gives its `scanline/run/1` JSON form.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
+    /// The model file.
+    #[serde(serialize_with = "json::path")]
+    pub model: PathBuf,
+    /// The input file.
+    #[serde(serialize_with = "json::path")]
+    pub input: PathBuf,
     /// Where the output went, if it was written.
+    #[serde(serialize_with = "json::option_path")]
     pub output: Option<PathBuf>,
     /// The output's shape.
+    #[serde(serialize_with = "json::shape")]
     pub shape: Shape,
     /// Its element type (`int8` or `float32`).
     pub dtype: &'static str,
@@ -54,7 +78,12 @@ pub struct Report {
     /// Wall time of the engine alone, in milliseconds.
     pub millis: f64,
     /// FNV-1a 32 of the int8 output, if asked for.
+    #[serde(serialize_with = "json::digest")]
     pub digest: Option<u32>,
+}
+
+impl Schema for Report {
+    const SCHEMA: &'static str = "scanline/run/1";
 }
 
 impl fmt::Display for Report {
@@ -87,34 +116,37 @@ impl fmt::Display for Report {
 /// An unknown output extension (before any work), `--digest` with the float
 /// engine, and the model, input and engine errors.
 pub fn execute(args: &Args) -> Result<Report> {
+    let o = &args.options;
     if let Some(out) = &args.output {
         OutputFormat::of(out)?;
     }
-    if args.digest && !args.engine.is_int8() {
+    if o.digest && !o.engine.is_int8() {
         return Err(Error::Invalid(
             "--digest needs an int8 engine (frame or stream): the float reference has no int8 output".into(),
         ));
     }
-    let options = args.input_args.options()?;
-    let net = Network::load(&args.model)?;
+    let options = o.network.input_args.options()?;
+    let net = Network::load(&o.network.model)?;
     let input = net.input_from_file(&args.input, &options)?;
     let start = Instant::now();
-    let (output, digest) = if args.engine.is_int8() {
-        let int8 = net.run_int8(args.engine, &input)?;
-        let digest = args.digest.then(|| crate::output::digest(&int8.data));
+    let (output, digest) = if o.engine.is_int8() {
+        let int8 = net.run_int8(o.engine, &input)?;
+        let digest = o.digest.then(|| crate::output::digest(&int8.data));
         (net.output_of(int8)?, digest)
     } else {
-        (net.run(args.engine, &input)?, None)
+        (net.run(o.engine, &input)?, None)
     };
     let millis = start.elapsed().as_secs_f64() * 1e3;
     if let Some(path) = &args.output {
         output.save(path)?;
     }
     Ok(Report {
+        model: o.network.model.clone(),
+        input: args.input.clone(),
         output: args.output.clone(),
         shape: output.shape(),
         dtype: output.dtype(),
-        engine: args.engine,
+        engine: o.engine,
         millis,
         digest,
     })
