@@ -179,8 +179,23 @@ impl Network {
     /// [`Error::Shape`] if the input is not shaped like the model's;
     /// [`Error::Invalid`] for the float engine; the engine's errors.
     pub fn run_int8(&self, engine: Engine, input: &Input) -> Result<Tensor<i8>> {
+        self.run_int8_with(engine, input, crate::engine::Options::detect()?)
+    }
+
+    /// [`Network::run_int8`] with an explicit kernel set and thread count (the
+    /// same bytes whatever they are).
+    ///
+    /// # Errors
+    ///
+    /// As [`Network::run_int8`].
+    pub fn run_int8_with(
+        &self,
+        engine: Engine,
+        input: &Input,
+        options: crate::engine::Options,
+    ) -> Result<Tensor<i8>> {
         let import = self.import()?;
-        engine.run(import.model(), &input.int8)
+        engine.run_with(import.model(), &input.int8, options)
     }
 
     /// Runs the f32 reference: [`FloatLayer::from_layer`] of every layer over
@@ -232,9 +247,22 @@ impl Network {
     ///
     /// As [`Network::run`].
     pub fn compare(&self, input: &Input) -> Result<Comparison> {
+        self.compare_with(input, crate::engine::Options::detect()?)
+    }
+
+    /// [`Network::compare`] with an explicit kernel set and thread count.
+    ///
+    /// # Errors
+    ///
+    /// As [`Network::run`].
+    pub fn compare_with(
+        &self,
+        input: &Input,
+        options: crate::engine::Options,
+    ) -> Result<Comparison> {
         Ok(Comparison {
-            frame: self.run_int8(Engine::Frame, input)?,
-            stream: self.run_int8(Engine::Stream, input)?,
+            frame: self.run_int8_with(Engine::Frame, input, options)?,
+            stream: self.run_int8_with(Engine::Stream, input, options)?,
             float: self.run_float(input)?,
             quant: self.import()?.model().output_quant(),
         })

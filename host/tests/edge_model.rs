@@ -18,7 +18,7 @@ use scanline_host::engine::Engine;
 use scanline_host::picture::{self, Channels};
 
 fn data(name: &str) -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data")).join(name)
+    scanline_testkit::fixture::photo(name)
 }
 
 /// The firmware's path on the host: camera lines → LineConverter → Pipeline →

@@ -8,18 +8,17 @@ use std::process::{Command, Output};
 use scanline::digest::fnv1a32;
 use scanline::pixel::{GrayRule, rgb565_to_rgb888};
 use scanline_host::npy;
-
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/tflite");
+use scanline_testkit as testkit;
+use testkit::TempDir;
 
 fn fixture(case: &str, file: &str) -> PathBuf {
-    Path::new(FIXTURES).join(case).join(file)
+    testkit::fixture::tflite(case, file)
 }
 
-fn temp(name: &str) -> PathBuf {
+/// A fresh path in a test's temporary directory (removed with it).
+fn temp(dir: &TempDir, name: &str) -> PathBuf {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!("scanline-frames-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
     dir.join(format!("{}-{name}", N.fetch_add(1, Ordering::Relaxed)))
 }
 
@@ -66,8 +65,8 @@ fn npy_data(bytes: &[u8]) -> &[u8] {
 
 /// Runs `scanline run` on `input` with `extra` arguments and returns the output
 /// `.npy` bytes.
-fn run(model: &Path, input: &Path, extra: &[&str]) -> Vec<u8> {
-    let out = temp("out.npy");
+fn run(dir: &TempDir, model: &Path, input: &Path, extra: &[&str]) -> Vec<u8> {
+    let out = temp(dir, "out.npy");
     let mut args = vec![
         "run",
         "--model",
@@ -91,19 +90,25 @@ fn pixels_of(case: &str) -> (Vec<usize>, Vec<u8>) {
 
 #[test]
 fn gray8_raw_frame_equals_the_gray_png() {
+    let dir = TempDir::new("frames");
     let case = "n3_mini"; // 30x40x1
     let (shape, pixels) = pixels_of(case);
     let (h, w) = (shape[1], shape[2]);
-    let png = temp("n3.png");
+    let png = temp(&dir, "n3.png");
     image::GrayImage::from_raw(w as u32, h as u32, pixels.clone())
         .unwrap()
         .save(&png)
         .unwrap();
-    let raw = temp("n3.gray8");
+    let raw = temp(&dir, "n3.gray8");
     std::fs::write(&raw, &pixels).unwrap();
     let model = fixture(case, "model.tflite");
-    let from_png = run(&model, &png, &[]);
-    let from_raw = run(&model, &raw, &["--pixel-format", "gray8", "--width", "40"]);
+    let from_png = run(&dir, &model, &png, &[]);
+    let from_raw = run(
+        &dir,
+        &model,
+        &raw,
+        &["--pixel-format", "gray8", "--width", "40"],
+    );
     assert_eq!(from_png, from_raw);
     let expected = std::fs::read(fixture(case, "expected.npy")).unwrap();
     assert_eq!(npy_data(&from_raw), npy_data(&expected));
@@ -111,15 +116,17 @@ fn gray8_raw_frame_equals_the_gray_png() {
 
 #[test]
 fn rgb888_raw_frame_equals_the_rgb_png() {
+    let dir = TempDir::new("frames");
     for case in ["walkthrough", "walkthrough_float"] {
         let png = fixture(case, "input.png");
         let img = image::open(&png).unwrap().to_rgb8();
-        let raw = temp("walk.rgb888");
+        let raw = temp(&dir, "walk.rgb888");
         std::fs::write(&raw, img.as_raw()).unwrap();
         let model = fixture(case, "model.tflite");
         let width = img.width().to_string();
-        let from_png = run(&model, &png, &[]);
+        let from_png = run(&dir, &model, &png, &[]);
         let from_raw = run(
+            &dir,
             &model,
             &raw,
             &["--pixel-format", "rgb888", "--width", &width],
@@ -132,6 +139,7 @@ fn rgb888_raw_frame_equals_the_rgb_png() {
 
 #[test]
 fn rgb565_raw_frame_equals_its_widened_pixels_as_png() {
+    let dir = TempDir::new("frames");
     // RGB565 frames of the walkthrough photo, both byte orders; the PNG holds the
     // same pixels widened by bit replication (the core's rule).
     let case = "walkthrough";
@@ -145,13 +153,13 @@ fn rgb565_raw_frame_equals_its_widened_pixels_as_png() {
         })
         .collect();
     let widened: Vec<u8> = words.iter().flat_map(|&v| rgb565_to_rgb888(v)).collect();
-    let png = temp("565.png");
+    let png = temp(&dir, "565.png");
     image::RgbImage::from_raw(w, h, widened)
         .unwrap()
         .save(&png)
         .unwrap();
     let model = fixture(case, "model.tflite");
-    let from_png = run(&model, &png, &[]);
+    let from_png = run(&dir, &model, &png, &[]);
     let width = w.to_string();
     for (name, bytes) in [
         (
@@ -166,10 +174,15 @@ fn rgb565_raw_frame_equals_its_widened_pixels_as_png() {
             words.iter().flat_map(|v| v.to_le_bytes()).collect(),
         ),
     ] {
-        let raw = temp(name);
+        let raw = temp(&dir, name);
         std::fs::write(&raw, bytes).unwrap();
         assert_eq!(
-            run(&model, &raw, &["--pixel-format", name, "--width", &width]),
+            run(
+                &dir,
+                &model,
+                &raw,
+                &["--pixel-format", name, "--width", &width]
+            ),
             from_png,
             "{name}"
         );
@@ -178,38 +191,45 @@ fn rgb565_raw_frame_equals_its_widened_pixels_as_png() {
 
 #[test]
 fn gray_rules_choose_how_colour_becomes_gray() {
+    let dir = TempDir::new("frames");
     // A colour PNG and the same pixels as an RGB888 raw frame into a gray model:
     // equal under the same rule, whichever it is; the two rules differ here.
     let case = "n3_mini"; // 30x40x1
     let img = image::RgbImage::from_fn(40, 30, |x, y| {
         image::Rgb([(x * 6) as u8, (y * 8) as u8, 200])
     });
-    let png = temp("colour.png");
+    let png = temp(&dir, "colour.png");
     img.save(&png).unwrap();
-    let raw = temp("colour.rgb888");
+    let raw = temp(&dir, "colour.rgb888");
     std::fs::write(&raw, img.as_raw()).unwrap();
     let model = fixture(case, "model.tflite");
     let rawargs = ["--pixel-format", "rgb888", "--width", "40"];
     let mut outs = Vec::new();
     for rule in [GrayRule::TensorFlow, GrayRule::IntegerLuma] {
         let r = rule.name();
-        let a = run(&model, &png, &["--gray-rule", r]);
-        let b = run(&model, &raw, &[&rawargs[..], &["--gray-rule", r]].concat());
+        let a = run(&dir, &model, &png, &["--gray-rule", r]);
+        let b = run(
+            &dir,
+            &model,
+            &raw,
+            &[&rawargs[..], &["--gray-rule", r]].concat(),
+        );
         assert_eq!(a, b, "{r}");
         outs.push(a);
     }
     assert_ne!(outs[0], outs[1]);
     // The defaults: tensorflow for pictures, integer-luma for raw frames.
-    assert_eq!(run(&model, &png, &[]), outs[0]);
-    assert_eq!(run(&model, &raw, &rawargs), outs[1]);
+    assert_eq!(run(&dir, &model, &png, &[]), outs[0]);
+    assert_eq!(run(&dir, &model, &raw, &rawargs), outs[1]);
 }
 
 #[test]
 fn digest_is_fnv1a32_over_the_output_bytes() {
+    let dir = TempDir::new("frames");
     for case in ["n3_mini", "walkthrough", "float_conv3x3_relu_pool2"] {
         let model = fixture(case, "model.tflite");
         let input = fixture(case, "input.npy");
-        let out = temp("digest.npy");
+        let out = temp(&dir, "digest.npy");
         let text = ok(&[
             "run",
             "--model",
@@ -259,9 +279,10 @@ fn digest_is_fnv1a32_over_the_output_bytes() {
 
 #[test]
 fn bad_frames_are_one_line_errors() {
+    let dir = TempDir::new("frames");
     let model = fixture("n3_mini", "model.tflite");
     let m = s(&model);
-    let raw = temp("short.gray8");
+    let raw = temp(&dir, "short.gray8");
     std::fs::write(&raw, vec![0u8; 30 * 40 - 1]).unwrap();
     let r = s(&raw);
     fails(
@@ -325,7 +346,7 @@ fn bad_frames_are_one_line_errors() {
         ],
         "the frame is 16x25",
     );
-    let missing = temp("missing.raw");
+    let missing = temp(&dir, "missing.raw");
     fails(
         &[
             "run",
@@ -374,5 +395,49 @@ fn bad_frames_are_one_line_errors() {
         "--pixel-format",
         "gray8",
     ]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn every_thread_count_gives_the_same_bytes() {
+    let dir = TempDir::new("frames");
+    for case in ["n3_mini", "walkthrough"] {
+        let model = fixture(case, "model.tflite");
+        let input = fixture(case, "input.npy");
+        let one = run(
+            &dir,
+            &model,
+            &input,
+            &["--engine", "frame", "--threads", "1"],
+        );
+        for t in ["2", "3", "7"] {
+            assert_eq!(
+                run(&dir, &model, &input, &["--engine", "frame", "--threads", t]),
+                one,
+                "{case} x{t}"
+            );
+        }
+        let expected = std::fs::read(fixture(case, "expected.npy")).unwrap();
+        assert_eq!(npy_data(&one), npy_data(&expected), "{case}");
+    }
+    // The edges walkthrough too, and a zero count is a usage error.
+    let photo = testkit::fixture::photo("coins.png");
+    let digest = |t: &str| {
+        let out = temp(&dir, "coins-edges.png");
+        let text = ok(&[
+            "edges",
+            s(&photo),
+            "-o",
+            s(&out),
+            "--pool",
+            "2",
+            "--digest",
+            "--threads",
+            t,
+        ]);
+        text.lines().last().unwrap().to_string()
+    };
+    assert_eq!(digest("1"), digest("2"));
+    let out = scanline(&["edges", s(&photo), "--threads", "0"]);
     assert_eq!(out.status.code(), Some(2));
 }

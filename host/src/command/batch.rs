@@ -163,30 +163,37 @@ impl Task {
     fn run_one(&self, input: &Path, output: &Path) -> Result<(Box<RawValue>, Option<String>)> {
         match self {
             Task::Edges { options, .. } => {
+                let mut options = options.clone();
+                // The inputs already run in parallel: one thread each unless asked.
+                options.threads.get_or_insert(1);
                 let args = edges::Args {
                     image: input.to_path_buf(),
                     output: Some(output.to_path_buf()),
                     npy: None,
                     json: false,
-                    options: options.clone(),
+                    options,
                 };
                 Ok((json::raw(&edges::execute(&args)?)?, None))
             }
             Task::Run { options, .. } => {
+                let mut options = options.clone();
+                options.network.threads.get_or_insert(1);
                 let args = run::Args {
                     input: input.to_path_buf(),
                     output: Some(output.to_path_buf()),
                     json: false,
-                    options: options.clone(),
+                    options,
                 };
                 Ok((json::raw(&run::execute(&args)?)?, None))
             }
             Task::Compare { options, .. } => {
+                let mut options = options.clone();
+                options.threads.get_or_insert(1);
                 let args = compare::Args {
                     input: input.to_path_buf(),
                     diff: Some(output.to_path_buf()),
                     json: false,
-                    options: options.clone(),
+                    options,
                 };
                 let report = compare::execute(&args)?;
                 let failure = (!report.identical).then(|| {

@@ -141,7 +141,7 @@ pub fn execute(args: &Args) -> Result<Report> {
     let options = args.options.input_args.options()?;
     let net = Network::load(&args.options.model)?;
     let input = net.input_from_file(&args.input, &options)?;
-    let c = net.compare(&input)?;
+    let c = net.compare_with(&input, args.options.engine_options()?)?;
     let error = c.error()?;
     let differences = c.frame_stream_differences();
     if let Some(path) = &args.diff {

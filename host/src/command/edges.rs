@@ -68,6 +68,10 @@ pub struct Options {
     /// the firmware's built-in edge model logs for the same frame).
     #[arg(long)]
     pub digest: bool,
+    /// Threads of the frame engine [default: every core]. Any count gives the
+    /// same bytes.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
 }
 
 /// One stage's line of the report.
@@ -176,7 +180,11 @@ pub fn execute(args: &Args) -> Result<Report> {
     } else {
         Engine::Frame
     };
-    let int8 = edges.run_int8(int8_engine, &picture::to_int8(&image, INPUT_QUANT)?)?;
+    let int8 = edges.run_int8_with(
+        int8_engine,
+        &picture::to_int8(&image, INPUT_QUANT)?,
+        super::engine_options(o.threads)?,
+    )?;
     let frame = edges.dequantize(&int8);
     let float = edges.run_float(&picture::to_real(&image))?;
     let stages = frame

@@ -101,7 +101,7 @@ impl fmt::Display for Report {
 ///     output: out.clone(),
 ///     layer: Some(2),
 ///     all: false,
-///     network: ModelArgs { model: format!("{dir}/model.tflite").into(), input_args: InputArgs::default() },
+///     network: ModelArgs { model: format!("{dir}/model.tflite").into(), input_args: InputArgs::default(), threads: None },
 /// };
 /// let report = execute(&args).unwrap();
 /// assert_eq!(report.grids[0].name, "CONV_2D");
@@ -135,7 +135,7 @@ pub fn execute(args: &Args) -> Result<Report> {
             .operator_of_layer(layer)
             .map_or((layer, "layer"), |o| (o.index, o.name));
         let model = net.model_through(layer)?;
-        let out = Engine::Frame.run(&model, &input.int8)?;
+        let out = Engine::Frame.run_with(&model, &input.int8, args.network.engine_options()?)?;
         let quant = model.output_quant();
         let panels = panel::channel_maps(&out.dequantize(quant), MapRange::PerMap)?;
         let heading = format!(

@@ -28,6 +28,26 @@ pub struct ModelArgs {
     /// Input options.
     #[command(flatten)]
     pub input_args: InputArgs,
+    /// Threads of the frame engine [default: every core]. Any count gives the
+    /// same bytes (each layer's rows are split into bands).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
+}
+
+impl ModelArgs {
+    /// The engine options: the detected kernel set on `--threads` threads.
+    pub fn engine_options(&self) -> Result<crate::engine::Options> {
+        engine_options(self.threads)
+    }
+}
+
+/// The engine options for `--threads` (every core when not given) with the
+/// detected kernel set.
+pub fn engine_options(threads: Option<u16>) -> Result<crate::engine::Options> {
+    Ok(crate::engine::Options {
+        kernels: crate::engine::default_kernels()?,
+        threads: threads.map_or_else(crate::engine::all_cores, usize::from),
+    })
 }
 
 /// The input options `run`, `compare` and `features` share: resizing, raw

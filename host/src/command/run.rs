@@ -130,7 +130,7 @@ pub fn execute(args: &Args) -> Result<Report> {
     let input = net.input_from_file(&args.input, &options)?;
     let start = Instant::now();
     let (output, digest) = if o.engine.is_int8() {
-        let int8 = net.run_int8(o.engine, &input)?;
+        let int8 = net.run_int8_with(o.engine, &input, o.network.engine_options()?)?;
         let digest = o.digest.then(|| crate::output::digest(&int8.data));
         (net.output_of(int8)?, digest)
     } else {
