@@ -193,7 +193,8 @@ impl Geometry {
             Layer::Conv2d(l) => Some(of(&l.window, None)),
             Layer::Depthwise(l) => Some(of(&l.window, Some(l.depth_multiplier))),
             Layer::MaxPool(l) => Some(of(&l.window, None)),
-            Layer::Relu(_) => None,
+            Layer::AvgPool(l) => Some(of(&l.window, None)),
+            Layer::Relu(_) | Layer::Mean(_) | Layer::Dense(_) | Layer::Softmax(_) => None,
         }
     }
 }
@@ -249,8 +250,8 @@ fn window(layer: &Layer<'_>) -> String {
             describe_window(l.window.height, l.window.width, l.window.padding),
             l.depth_multiplier
         ),
-        Layer::MaxPool(l) => {
-            let w = l.window;
+        Layer::MaxPool(scanline::MaxPool2d { window: w, .. })
+        | Layer::AvgPool(scanline::AvgPool2d { window: w, .. }) => {
             format!(
                 "{}x{} s{} {}",
                 w.height.kernel,
@@ -259,7 +260,9 @@ fn window(layer: &Layer<'_>) -> String {
                 padding_name(w.padding)
             )
         }
-        Layer::Relu(_) => "-".into(),
+        Layer::Mean(_) => "all rows".into(),
+        Layer::Dense(l) => format!("{} -> {}", l.in_features, l.out_features),
+        Layer::Relu(_) | Layer::Softmax(_) => "-".into(),
     }
 }
 
@@ -278,6 +281,10 @@ fn activation(layer: &Layer<'_>) -> &'static str {
         Layer::Depthwise(l) => activation_name(l.activation),
         Layer::MaxPool(l) => activation_name(l.activation),
         Layer::Relu(l) => activation_name(l.activation),
+        Layer::AvgPool(l) => activation_name(l.activation),
+        Layer::Dense(l) => activation_name(l.activation),
+        Layer::Mean(_) => "none",
+        Layer::Softmax(_) => "softmax",
     }
 }
 
@@ -285,7 +292,8 @@ fn weights_quant(layer: &Layer<'_>) -> String {
     let n = match layer {
         Layer::Conv2d(l) => l.requant.len(),
         Layer::Depthwise(l) => l.requant.len(),
-        Layer::MaxPool(_) | Layer::Relu(_) => return "-".into(),
+        Layer::Dense(l) => l.requant.len(),
+        _ => return "-".into(),
     };
     if n == 1 {
         "per-tensor".into()
@@ -299,7 +307,8 @@ fn weight_bytes(layer: &Layer<'_>) -> usize {
     match layer {
         Layer::Conv2d(l) => l.weights.len() + bias(l.bias),
         Layer::Depthwise(l) => l.weights.len() + bias(l.bias),
-        Layer::MaxPool(_) | Layer::Relu(_) => 0,
+        Layer::Dense(l) => l.weights.len() + bias(l.bias),
+        _ => 0,
     }
 }
 
