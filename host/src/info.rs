@@ -98,6 +98,10 @@ pub struct Summary {
     /// The full-frame peak: the largest [`LayerInfo::frame_bytes`].
     #[serde(rename = "frame_peak_bytes")]
     pub frame_peak: usize,
+    /// Every activation tensor (the input and each layer's output) at once: what a
+    /// full-frame engine needs without reusing memory between layers.
+    #[serde(rename = "frame_total_bytes")]
+    pub frame_total: usize,
 }
 
 impl Summary {
@@ -158,6 +162,10 @@ impl Summary {
             weight_bytes: layers.iter().map(|l| l.weight_bytes).sum(),
             stream_arena: model.stream_arena_len(),
             frame_peak: layers.iter().map(|l| l.frame_bytes).max().unwrap_or(0),
+            frame_total: (0..=model.layers().len())
+                .filter_map(|i| model.shape(i))
+                .map(|s| s.len())
+                .sum(),
             layers,
             edges,
         }
@@ -570,6 +578,11 @@ impl std::fmt::Display for ModelInfo {
             f,
             "full-frame peak:  {} bytes (largest input + output tensor pair){ratio}",
             grouped(s.frame_peak as u64)
+        )?;
+        writeln!(
+            f,
+            "full-frame sum:   {} bytes (every activation tensor, no reuse)",
+            grouped(s.frame_total as u64)
         )
     }
 }

@@ -1,7 +1,6 @@
 //! Reference: the f32 reference of every core operation, with TensorFlow's float
-//! semantics (`tf.nn.conv2d`, `tf.nn.depthwise_conv2d`, `tf.nn.max_pool2d`,
-//! `tf.nn.relu`, `tf.nn.relu6`, `tf.nn.avg_pool2d`; a classifier's mean, dense
-//! and softmax in [`crate::classifier`]), used to bound the error of the int8 engine.
+//! semantics (`tf.nn.conv2d`, `tf.nn.depthwise_conv2d`, `tf.nn.max_pool2d`, `avg_pool2d`,
+//! `relu`, `relu6`; mean, dense, softmax in [`crate::classifier`]), to bound the int8 error.
 //!
 //! Everything works on owned HWC [`Tensor<f32>`]s and returns a host
 //! [`Error`] (never panics) when shapes or parameters do not fit.
@@ -495,8 +494,7 @@ pub fn max_pool2d(input: &Tensor<f32>, pool: &MaxPoolF32) -> Result<Tensor<f32>>
     pool2d(input, pool, false)
 }
 
-/// `tf.nn.max_pool2d`, or with `average` `tf.nn.avg_pool2d` (the mean over the
-/// window cells inside the image), then the activation.
+/// `tf.nn.max_pool2d`, or with `average` `tf.nn.avg_pool2d` (cells in the image), then the activation.
 fn pool2d(input: &Tensor<f32>, pool: &MaxPoolF32, average: bool) -> Result<Tensor<f32>> {
     check_tensor(input)?;
     let what = if average { "average pool" } else { "max-pool" };
