@@ -11,6 +11,7 @@
 //! scanline frame=0 line=17 [0a, ff, ...]      (dump input/full: the camera line as it came)
 //! scanline frame=0 row=3 [80, 80, ...]        (dump full: output row, int8 as two's-complement bytes)
 //! scanline frame=0 ok digest=1a2b3c4d rows=120
+//! scanline frame=0 top=1 score=7 scores=[-121, 7, ...]   (a classifier: its int8 class scores)
 //! scanline frame=1 dropped fault=timeout error=camera timeout: ...
 //! ```
 //!
@@ -71,6 +72,23 @@ mod log {
             frame,
             digest,
             rows
+        );
+    }
+
+    /// Logs a classifier's class scores (its one output row, int8) and the best
+    /// class (the first of equal scores).
+    pub fn scores(frame: u32, row: &[i8]) {
+        let (top, score) =
+            row.iter().enumerate().fold(
+                (0, i8::MIN),
+                |best, (i, &v)| if v > best.1 { (i, v) } else { best },
+            );
+        defmt::info!(
+            "scanline frame={=u32} top={=usize} score={=i8} scores={}",
+            frame,
+            top,
+            score,
+            row
         );
     }
 

@@ -194,6 +194,7 @@ fn frames<C: scanline_firmware::camera::Camera>(
         found: MAX_CHANNELS,
     })?;
     let frame_no = core::cell::Cell::new(0u32);
+    let vector = model.output_is_vector();
     let mut sink = Tee(
         Fnv1a32::new(),
         Tee(
@@ -201,6 +202,9 @@ fn frames<C: scanline_firmware::camera::Camera>(
             RowFn(|y: usize, row: &[i8]| {
                 if DUMP == Dump::Full {
                     capture::row(frame_no.get(), y, row);
+                }
+                if vector {
+                    capture::scores(frame_no.get(), row);
                 }
                 Ok(())
             }),

@@ -146,11 +146,15 @@ fn run_model(
     for n in 0..header.frames {
         let frame = n as u32;
         let dump_rows = job.dump == Dump::Full;
+        let vector = model.output_is_vector();
         let mut sink = Tee(
             Fnv1a32::new(),
             RowFn(|y: usize, row: &[i8]| {
                 if dump_rows {
                     capture::row(frame, y, row);
+                }
+                if vector {
+                    capture::scores(frame, row);
                 }
                 output.write(bytemuck_bytes(row))
             }),
