@@ -10,6 +10,7 @@
 #![allow(unsafe_code)]
 
 mod conv;
+mod requant;
 
 use crate::exec::{Isa, Kernels};
 use crate::{Conv2d, Rounding, Rows, Shape};
