@@ -8,6 +8,7 @@
 mod bench;
 mod bless;
 mod man;
+mod panics;
 mod qemu;
 mod stage;
 mod test;
@@ -45,6 +46,13 @@ tasks:
                         report (instructions, worst push_row, RAM) and compares with
                         the host. `cargo xtask qemu --help` for the options.
   man                   the scanline manual pages (clap_mangen) into target/man/
+  panics [--sites] [--max N]
+                        builds the board binary (release) and counts the panic call
+                        sites its frame loop links (`cargo xtask panics --help`)
+  soak [--frames N] [--seed S]
+                        N frames (default 1000) in QEMU with camera faults injected at
+                        seeded random lines: frames done, dropped and why, digest
+                        mismatches (must be 0), stack high-water every 100 frames
   help                  this text
 ";
 
@@ -63,6 +71,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(&args[1..]),
         Some("qemu") => qemu::run(&args[1..]),
         Some("man") => man::run(&args[1..]),
+        Some("panics") => panics::run(&args[1..]),
         Some(other) => {
             eprint!("xtask: unknown task `{other}`\n\n{USAGE}");
             ExitCode::from(2)

@@ -44,10 +44,12 @@ pub mod clock;
 mod defmt;
 pub mod error;
 pub mod frame;
+pub mod inject;
 pub mod job;
 pub mod ov2640;
 pub mod recording;
 pub mod sink;
 pub mod stack;
+pub mod wait;
 
 pub use error::{Error, Fault};
