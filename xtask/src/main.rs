@@ -72,6 +72,7 @@ fn main() -> ExitCode {
         Some("qemu") => qemu::run(&args[1..]),
         Some("man") => man::run(&args[1..]),
         Some("panics") => panics::run(&args[1..]),
+        Some("soak") => qemu::soak_task(&args[1..]),
         Some(other) => {
             eprint!("xtask: unknown task `{other}`\n\n{USAGE}");
             ExitCode::from(2)
