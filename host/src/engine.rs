@@ -261,7 +261,8 @@ pub fn run_stream(model: &Model<'_>, input: &Tensor<i8>) -> Result<Tensor<i8>> {
     Tensor::new(shape, out)
 }
 
-/// The environment variable that forces a kernel set (`portable`, `avx2`): for
+/// The environment variable that forces a kernel set (`portable`, `avx2`,
+/// `avx512`): for
 /// tests and benchmarks. Unset, the best set the CPU supports is used.
 pub const KERNELS_VAR: &str = "SCANLINE_KERNELS";
 
@@ -288,6 +289,19 @@ pub fn kernels_for(isa: Isa) -> Option<Kernels> {
             // SAFETY: the CPU was just seen to support AVX2.
             #[allow(unsafe_code)]
             let kernels = unsafe { Kernels::assume(Isa::Avx2) };
+            Some(kernels)
+        }
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("avx512bw")
+                && std::arch::is_x86_feature_detected!("avx512vnni") =>
+        {
+            // SAFETY: the CPU was just seen to support AVX2 and AVX-512 F, BW
+            // and VNNI.
+            #[allow(unsafe_code)]
+            let kernels = unsafe { Kernels::assume(Isa::Avx512) };
             Some(kernels)
         }
         _ => None,

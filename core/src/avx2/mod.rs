@@ -3,7 +3,8 @@
 //! where auto-vectorization does not reach. Same bytes as the portable kernels:
 //! every product is exact in 32 bits and requantization is integer arithmetic.
 //!
-//! The only way in is [`Avx2::of`], which needs [`Kernels`] for [`Isa::Avx2`];
+//! The only way in is [`Avx2::of`], which needs [`Kernels`] for [`Isa::Avx2`]
+//! (or [`Isa::Avx512`], which includes AVX2);
 //! building those is `unsafe` ([`Kernels::assume`]) and promises the CPU has AVX2,
 //! which is the safety argument of every call below.
 #![allow(unsafe_code)]
@@ -11,6 +12,8 @@
 mod conv;
 mod depthwise;
 mod pool;
+
+pub(crate) use conv::store8;
 
 use core::arch::x86_64::*;
 use core::mem::MaybeUninit;
@@ -27,7 +30,9 @@ impl Avx2 {
     /// The AVX2 kernels, if `kernels` chose them.
     #[inline]
     pub(crate) fn of(kernels: Kernels) -> Option<Self> {
-        (kernels.isa() == Isa::Avx2).then_some(Avx2(()))
+        // The AVX-512 set promises AVX2 too, and runs these kernels where its
+        // own do not apply.
+        matches!(kernels.isa(), Isa::Avx2 | Isa::Avx512).then_some(Avx2(()))
     }
 
     /// [`Conv2d::compute_row`] for AVX2.
@@ -114,7 +119,7 @@ const PX: usize = 4;
 
 /// Double-rounding requantization constants of 8 output channels (one per lane).
 #[derive(Clone, Copy)]
-struct Requant8 {
+pub(crate) struct Requant8 {
     bias: __m256i,
     mult: __m256i,
     left: __m256i,
@@ -128,7 +133,7 @@ struct Requant8 {
 impl Requant8 {
     /// The constants of channels `oc0..oc0 + 8`; lanes past `out_channels` get zeros.
     #[target_feature(enable = "avx2")]
-    fn of(conv: &Conv2d<'_>, oc0: usize) -> Self {
+    pub(crate) fn of(conv: &Conv2d<'_>, oc0: usize) -> Self {
         let co = conv.out_channels;
         Self::lanes(|l| (oc0 + l < co).then(|| conv.channel_requant(oc0 + l, Rounding::Double)))
     }
@@ -178,7 +183,7 @@ impl Requant8 {
     /// per lane, exactly as [`crate::Multiplier::apply`] with double rounding (the
     /// saturating case needs `mult == i32::MIN`, which no multiplier is).
     #[target_feature(enable = "avx2")]
-    fn apply(&self, acc: __m256i) -> __m256i {
+    pub(crate) fn apply(&self, acc: __m256i) -> __m256i {
         let x = _mm256_sllv_epi32(acc, self.left);
         let nudge = _mm256_set1_epi64x(1 << 30);
         let even = _mm256_add_epi64(_mm256_mul_epi32(x, self.mult), nudge);
