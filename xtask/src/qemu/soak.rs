@@ -130,8 +130,8 @@ impl Tally {
         self.problems.is_empty()
     }
 
-    /// The report printed by `cargo xtask soak`.
-    pub fn report(&self, plan: &str) -> String {
+    /// The report printed by `cargo xtask soak` (and the fault run), titled `title`.
+    pub fn report(&self, title: &str, plan: &str) -> String {
         let mut out = String::new();
         let dropped: usize = self.dropped.values().sum();
         let reasons: Vec<String> = self
@@ -141,7 +141,7 @@ impl Tally {
             .collect();
         let _ = writeln!(
             out,
-            "soak: {} frames of {HEIGHT}x{WIDTH} RGB565 through edges/3/2 in QEMU, faults {plan}, {:.1} s",
+            "{title}: {} frames of {HEIGHT}x{WIDTH} RGB565 through edges/3/2 in QEMU, faults {plan}, {:.1} s",
             self.frames, self.secs
         );
         let _ = writeln!(
@@ -163,12 +163,19 @@ impl Tally {
             .map(|(f, s)| format!("{f}: {s}"))
             .collect();
         let flat = self.stack.windows(2).all(|w| w[0].1 == w[1].1);
-        let _ = writeln!(
-            out,
-            "stack high-water (bytes) after frame {} -> {}",
-            marks.join(", "),
-            if flat { "flat" } else { "NOT flat" }
-        );
+        if marks.is_empty() {
+            let _ = writeln!(
+                out,
+                "stack high-water: no progress line (fewer than 100 frames)"
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "stack high-water (bytes) after frame {} -> {}",
+                marks.join(", "),
+                if flat { "flat" } else { "NOT flat" }
+            );
+        }
         let _ = writeln!(out, "firmware exit {}", self.exit);
         for p in self.problems.iter().take(20) {
             let _ = writeln!(out, "PROBLEM: {p}");
@@ -279,7 +286,7 @@ pub fn run_plan(elf: &Path, name: &str, prepared: &Prepared, plan: &str) -> Resu
 pub fn fault_run(elf: &Path) -> Result<(), String> {
     let prepared = recording(12, 11)?;
     let t = run_plan(elf, "faults", &prepared, EACH_KIND)?;
-    print!("{}", t.report(EACH_KIND));
+    print!("{}", t.report("fault run", EACH_KIND));
     if t.passed() && t.dropped.values().sum::<usize>() == 5 && t.ok == 7 {
         println!(
             "fault run: each kind dropped exactly its frame, counted by reason; the frames after it equal the host's"
@@ -288,7 +295,7 @@ pub fn fault_run(elf: &Path) -> Result<(), String> {
     } else {
         Err(format!(
             "the fault run went wrong:\n{}",
-            t.report(EACH_KIND)
+            t.report("fault run", EACH_KIND)
         ))
     }
 }
@@ -299,7 +306,7 @@ pub fn soak(elf: &Path, frames: usize, seed: u32, permille: u16) -> Result<Tally
     let prepared = recording(frames, u64::from(seed))?;
     let plan = format!("random/{seed}/{permille}");
     let t = run_plan(elf, "soak", &prepared, &plan)?;
-    print!("{}", t.report(&plan));
+    print!("{}", t.report("soak", &plan));
     Ok(t)
 }
 
