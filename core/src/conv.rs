@@ -115,7 +115,8 @@ impl Conv2d<'_> {
             for ky in 0..filter.height {
                 for kx in 0..filter.width {
                     for i in 0..filter.in_channels {
-                        sum += (self.weights[c * out + ky * y + kx * x + i * si] as i64).abs();
+                        let w = self.weights.get(c * out + ky * y + kx * x + i * si);
+                        sum += w.map_or(0, |&w| i64::from(w).abs());
                     }
                 }
             }
@@ -158,6 +159,10 @@ impl Conv2d<'_> {
     /// [`Conv2d::compute_row`] with the portable kernels (inlined into the other
     /// kernel sets' builds of it).
     #[inline(always)]
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "measured hot kernel: indices bounded by the validated shapes; checked forms cost in the inner loops"
+    )]
     pub(crate) fn row<R: Rows + ?Sized>(
         &self,
         rows: &R,
@@ -187,6 +192,10 @@ impl Conv2d<'_> {
     /// with its weights. The products and their order of summation differ from
     /// [`Conv2d::row_by_pixels`] only by reassociation, exact in i32: validation
     /// bounds `|bias| + Σ|w| * max|x - zp|`, hence every partial sum, by `i32::MAX`.
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "measured hot kernel: indices bounded by the validated shapes; checked forms cost in the inner loops"
+    )]
     fn row_by_windows(
         &self,
         taps: &[&[i8]],
@@ -265,6 +274,10 @@ impl Conv2d<'_> {
     }
 
     /// Tap-major: for each tap, `acc[ox] += w * (x - zp)` over a chunk of columns.
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "measured hot kernel: indices bounded by the validated shapes; checked forms cost in the inner loops"
+    )]
     fn row_by_taps(
         &self,
         taps: &[&[i8]],
@@ -337,6 +350,10 @@ impl Conv2d<'_> {
     }
 
     /// Pixel-major: for each output pixel, a dot product over the window.
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "measured hot kernel: indices bounded by the validated shapes; checked forms cost in the inner loops"
+    )]
     fn row_by_pixels(
         &self,
         taps: &[&[i8]],

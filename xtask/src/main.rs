@@ -10,6 +10,7 @@ mod bless;
 mod fuzz;
 mod man;
 mod miri;
+mod panics;
 mod qemu;
 mod stage;
 mod test;
@@ -55,6 +56,13 @@ tasks:
                         replayed on stable by `cargo xtask test`.
   miri                  the core's tests under Miri (nightly; the component is added
                         if missing), property tests cut to PROPTEST_CASES=4
+  panics [--sites] [--max N]
+                        builds the board binary (release) and counts the panic call
+                        sites its frame loop links (`cargo xtask panics --help`)
+  soak [--frames N] [--seed S]
+                        N frames (default 1000) in QEMU with camera faults injected at
+                        seeded random lines: frames done, dropped and why, digest
+                        mismatches (must be 0), stack high-water every 100 frames
   help                  this text
 ";
 
@@ -75,6 +83,8 @@ fn main() -> ExitCode {
         Some("man") => man::run(&args[1..]),
         Some("fuzz") => fuzz::run(&args[1..]),
         Some("miri") => miri::run(&args[1..]),
+        Some("panics") => panics::run(&args[1..]),
+        Some("soak") => qemu::soak_task(&args[1..]),
         Some(other) => {
             eprint!("xtask: unknown task `{other}`\n\n{USAGE}");
             ExitCode::from(2)

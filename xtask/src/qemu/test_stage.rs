@@ -28,7 +28,8 @@ pub(super) struct TestJob {
 /// bundled photo through the edge model (as image lines and as RGB565 raw
 /// frames), a multi-frame raw recording checked through its capture log, all in
 /// one QEMU boot; then a truncated recording in a second boot, which must fail
-/// cleanly naming the line. Fails unless every output equals the host's.
+/// cleanly naming the line; then each camera fault kind injected once
+/// ([`fault_run`]). Fails unless every output equals the host's.
 pub fn test_stage(install: bool) -> Result<(), String> {
     crate::test::ensure_qemu(install)?;
     let elf = build_firmware()?;
@@ -226,6 +227,10 @@ pub fn test_stage(install: bool) -> Result<(), String> {
         println!(
             "truncated recording: frame 0 ok, frame 1 dropped at line 17, exit 1 (as it must)"
         );
+    }
+    // Each camera fault kind once, in a third boot.
+    if let Err(e) = fault_run(&elf) {
+        failures.push(e);
     }
     if failures.is_empty() {
         // The boot's files are kept only when something went wrong.
