@@ -146,6 +146,17 @@ impl Buffers {
         }
     }
 
+    /// Makes the storage serve `w` (its contents are left as they are: call
+    /// [`Workload::generate`] next). Storage in a `static` is reused this way.
+    pub fn select(&mut self, w: Workload) {
+        self.workload = w;
+    }
+
+    /// The workload the storage serves.
+    pub fn workload(&self) -> Workload {
+        self.workload
+    }
+
     /// The parts `w` uses, mutable.
     pub fn as_mut(&mut self) -> DataMut<'_> {
         let w = self.workload;
@@ -176,6 +187,13 @@ impl Buffers {
 impl Workload {
     /// Every workload.
     pub const ALL: [Workload; 3] = [Workload::W1, Workload::W2, Workload::W3];
+
+    /// The workload called `name` (`W1`, `W2`, `W3`, case-insensitive).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|w| w.name().eq_ignore_ascii_case(name))
+    }
 
     /// `W1`, `W2` or `W3`.
     pub const fn name(self) -> &'static str {
