@@ -47,6 +47,7 @@ pub mod converter;
 mod defmt;
 pub mod depthwise;
 pub mod digest;
+mod dsp;
 pub mod edges;
 pub mod error;
 pub mod exec;

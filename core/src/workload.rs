@@ -388,6 +388,24 @@ mod tests {
     }
 
     #[test]
+    fn the_cortex_m4_kernels_give_the_cmsis_nn_checksums() {
+        for w in Workload::ALL {
+            let mut b = Buffers::new(w);
+            w.generate(&mut b.as_mut());
+            let data = b.as_ref();
+            let layers = w.layers(&data).unwrap();
+            let exec = crate::exec::Exec::new(Rounding::Double, crate::exec::Kernels::DSP);
+            let mut conv = vec![0i8; w.conv_shape().len()];
+            frame::run_layer_with(&layers[0], exec, data.input, w.input_shape(), &mut conv)
+                .unwrap();
+            let mut pool = vec![0i8; w.pool_shape().len()];
+            frame::run_layer_with(&layers[1], exec, &conv, w.conv_shape(), &mut pool).unwrap();
+            assert_eq!(digest(&conv), w.conv_digest(), "{} conv", w.name());
+            assert_eq!(digest(&pool), w.pool_digest(), "{} pool", w.name());
+        }
+    }
+
+    #[test]
     fn generation_follows_the_draw_order() {
         let w = Workload::W2;
         let mut b = Buffers::new(w);

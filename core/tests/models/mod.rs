@@ -367,5 +367,7 @@ pub fn fast_kernels() -> Vec<scanline::exec::Kernels> {
         #[allow(unsafe_code)]
         sets.push(unsafe { scanline::exec::Kernels::assume(scanline::exec::Isa::Avx2) });
     }
+    // The Cortex-M4 kernels run everywhere: their primitives are plain Rust off Arm.
+    sets.push(scanline::exec::Kernels::DSP);
     sets
 }
