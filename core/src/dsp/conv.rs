@@ -1,5 +1,5 @@
 //! Conv: the Cortex-M4 convolution kernels — 3x3 over one input channel, and
-//! window by window over many input channels, four output channels a pass.
+//! window by window over many input channels, two output channels a pass.
 //! Both fold the input zero point into the bias (`bias - zp * Σ w`), so a
 //! padding tap is the zero point itself and every tap is a plain product.
 //! Accumulation wraps like the hardware's: the final sum is the true one,
@@ -18,6 +18,8 @@ pub(crate) const WINDOW: usize = 1024;
 const PACK: usize = 1024;
 /// Most output channels prepared at once.
 const CHUNK: usize = 32;
+/// Output channels per pass over a window (four spill registers on the M4).
+const BLOCK: usize = 2;
 
 /// Folded bias and requantization of output channel `c`, whose taps are
 /// `taps()` (an iterator over its weights).
@@ -68,14 +70,29 @@ pub(crate) fn gray3x3<R: Rows + ?Sized>(
     if !(square && plain && pad_left <= 1 && input.width + 8 <= GRAY_ROW) {
         return false;
     }
+    let y0 = h.first_tap(oy, win.pad_top(input.height));
+    let taps: [Option<&[i8]>; 3] = core::array::from_fn(|ky| rows.row(y0 + ky as isize));
+    gray3x3_row(conv, &taps, input, pad_left, out, rounding);
+    true
+}
+
+/// [`gray3x3`] once the rows are found (one copy of the code for both engines).
+#[inline(never)]
+fn gray3x3_row(
+    conv: &Conv2d<'_>,
+    taps: &[Option<&[i8]>; 3],
+    input: Shape,
+    pad_left: usize,
+    out: &mut [i8],
+    rounding: Rounding,
+) {
     let zp = conv.input.zero_point as i8;
     let co = conv.out_channels;
-    let out_w = w.output(input.width, win.padding);
+    let out_w = conv.window.width.output(input.width, conv.window.padding);
     // Row ky of the window, with one zero-point column in front and four after.
     let mut padded = [[zp; GRAY_ROW]; 3];
-    let y0 = h.first_tap(oy, win.pad_top(input.height));
-    for (ky, p) in padded.iter_mut().enumerate() {
-        if let Some(row) = rows.row(y0 + ky as isize) {
+    for (p, row) in padded.iter_mut().zip(taps) {
+        if let Some(row) = row {
             p[1..1 + input.width].copy_from_slice(row);
         }
     }
@@ -114,7 +131,6 @@ pub(crate) fn gray3x3<R: Rows + ?Sized>(
             out[j * co + oc] = rq.apply(a0);
         }
     }
-    true
 }
 
 /// Window by window, for OHWI weights (each output channel's `(ky, kx, ic)`
@@ -122,9 +138,9 @@ pub(crate) fn gray3x3<R: Rows + ?Sized>(
 /// done) otherwise.
 ///
 /// Each output pixel's window is gathered once as bytes (padding taps hold the
-/// zero point), then every four output channels take one pass over it: a word
+/// zero point), then every two output channels take one pass over it: a word
 /// of four inputs becomes the pairs (x0, x2) and (x1, x3), each multiplied into
-/// four accumulators by `SMLAD` against weights packed the same way.
+/// two accumulators by `SMLAD` against weights packed the same way.
 pub(crate) fn windows<R: Rows + ?Sized>(
     conv: &Conv2d<'_>,
     rows: &R,
@@ -145,21 +161,40 @@ pub(crate) fn windows<R: Rows + ?Sized>(
         input: si,
     } = conv.filter().strides(conv.layout);
     let contiguous = si == 1 && sx == ci && sy == kw * ci && (so == len || co == 1);
-    // Four channels' packed weights must fit: 4 * len4 / 2 words.
-    if !contiguous || len4 > WINDOW || 2 * len4 > PACK {
+    // A block's packed weights must fit: BLOCK * len4 / 2 words.
+    if !contiguous || len4 > WINDOW || BLOCK * len4 / 2 > PACK {
         return false;
     }
-    let chunk = (PACK * 2 / len4 / 4 * 4).min(CHUNK);
-    let zp = conv.input.zero_point as i8;
-    let dx = win.width.dilation as isize;
-    let out_w = win.width.output(input.width, win.padding);
-    let pad_left = win.pad_left(input.width);
     let y0 = win.height.first_tap(oy, win.pad_top(input.height));
     let taps: [Option<&[i8]>; crate::geometry::MAX_KERNEL] = core::array::from_fn(|ky| {
         (ky < kh)
             .then(|| rows.row(y0 + (ky * win.height.dilation) as isize))
             .flatten()
     });
+    windows_row(conv, &taps, input, so, out, rounding);
+    true
+}
+
+/// [`windows`] once the rows are found (one copy of the code for both engines).
+#[inline(never)]
+fn windows_row(
+    conv: &Conv2d<'_>,
+    taps: &[Option<&[i8]>; crate::geometry::MAX_KERNEL],
+    input: Shape,
+    so: usize,
+    out: &mut [i8],
+    rounding: Rounding,
+) {
+    let win = &conv.window;
+    let kw = win.width.kernel;
+    let (ci, co) = (conv.in_channels, conv.out_channels);
+    let len = win.height.kernel * kw * ci;
+    let len4 = len.div_ceil(4) * 4;
+    let chunk = (PACK * 2 / len4 / BLOCK * BLOCK).min(CHUNK);
+    let zp = conv.input.zero_point as i8;
+    let dx = win.width.dilation as isize;
+    let out_w = win.width.output(input.width, win.padding);
+    let pad_left = win.pad_left(input.width);
     let mut words = [0u32; WINDOW / 4];
     let window: &mut [i8] = bytemuck::cast_slice_mut(&mut words[..len4 / 4]);
     window.fill(zp);
@@ -171,26 +206,26 @@ pub(crate) fn windows<R: Rows + ?Sized>(
     let mut oc0 = 0;
     while oc0 < co {
         let n = chunk.min(co - oc0);
-        let blocks = n.div_ceil(4);
+        let blocks = n.div_ceil(BLOCK);
         // Packed: block b, word k, channel j: (w[4k], w[4k+2]), (w[4k+1], w[4k+3]).
         for b in 0..blocks {
-            for j in 0..4 {
-                let c = oc0 + 4 * b + j;
-                let w = if 4 * b + j < n {
+            for j in 0..BLOCK {
+                let c = oc0 + BLOCK * b + j;
+                let w = if BLOCK * b + j < n {
                     &conv.weights[c * so..c * so + len]
                 } else {
                     &[][..]
                 };
                 let at = |i: usize| w.get(i).copied().unwrap_or(0);
                 for k in 0..nk {
-                    let p = (b * nk + k) * 8 + 2 * j;
+                    let p = (b * nk + k) * 2 * BLOCK + 2 * j;
                     packed[p] = pair(at(4 * k), at(4 * k + 2));
                     packed[p + 1] = pair(at(4 * k + 1), at(4 * k + 3));
                 }
-                if 4 * b + j < n {
+                if BLOCK * b + j < n {
                     let (bi, rq) = channel(conv, c, w.iter().copied(), rounding);
-                    bias[4 * b + j] = bi;
-                    requant[4 * b + j] = rq;
+                    bias[BLOCK * b + j] = bi;
+                    requant[BLOCK * b + j] = rq;
                 }
             }
         }
@@ -219,10 +254,11 @@ pub(crate) fn windows<R: Rows + ?Sized>(
             }
             let px = &mut out[ox * co + oc0..ox * co + oc0 + n];
             for b in 0..blocks {
-                let pk = &packed[b * nk * 8..(b + 1) * nk * 8];
-                let base = 4 * b;
+                let step = 2 * BLOCK;
+                let pk = &packed[b * nk * step..(b + 1) * nk * step];
+                let base = BLOCK * b;
                 let init = core::array::from_fn(|j| bias.get(base + j).copied().unwrap_or(0));
-                let acc = dot4(&words[..nk], pk, init);
+                let acc = dot2(&words[..nk], pk, init);
                 for (j, &a) in acc.iter().enumerate() {
                     if let Some(o) = px.get_mut(base + j) {
                         *o = requant[base + j].apply(a);
@@ -232,20 +268,17 @@ pub(crate) fn windows<R: Rows + ?Sized>(
         }
         oc0 += n;
     }
-    true
 }
 
-/// Four dot products of the window `x` (words of four int8) with packed weights
-/// `w` (eight words per window word: two pairs for each of four channels).
+/// Two dot products of the window `x` (words of four int8) with packed weights
+/// `w` (four words per window word: two pairs for each of two channels).
 #[inline(always)]
-fn dot4(x: &[u32], w: &[u32], init: [i32; 4]) -> [i32; 4] {
-    let [mut a0, mut a1, mut a2, mut a3] = init;
-    for (&x, w) in x.iter().zip(w.chunks_exact(8)) {
+fn dot2(x: &[u32], w: &[u32], init: [i32; BLOCK]) -> [i32; BLOCK] {
+    let [mut a0, mut a1] = init;
+    for (&x, w) in x.iter().zip(w.chunks_exact(4)) {
         let (xa, xb) = (sxtb16(x), sxtb16_ror8(x));
         a0 = smlad(xb, w[1], smlad(xa, w[0], a0));
         a1 = smlad(xb, w[3], smlad(xa, w[2], a1));
-        a2 = smlad(xb, w[5], smlad(xa, w[4], a2));
-        a3 = smlad(xb, w[7], smlad(xa, w[6], a3));
     }
-    [a0, a1, a2, a3]
+    [a0, a1]
 }

@@ -171,10 +171,17 @@ pub(crate) fn pair(lo: i8, hi: i8) -> u32 {
 /// accumulator (bias already folded in) to the clamped int8 output.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Requant {
-    /// `Some((left + 1, multiplier, right))` when `acc << (left + 1)` cannot
-    /// overflow for any accumulator the channel can reach: then TFLite's
-    /// double rounding is `SMMULR` and one rounding shift.
-    fast: Option<(u32, i32, u32)>,
+    /// True when `acc << (left + 1)` cannot overflow for any accumulator the
+    /// channel can reach: then TFLite's double rounding is `SMMULR` and one
+    /// rounding shift.
+    fast: bool,
+    /// `left + 1`, the multiplier, and the right shift's rounding half and
+    /// sign mask (`-1` if there is a right shift) and the right shift.
+    left: u32,
+    m: i32,
+    half: i32,
+    sign: i32,
+    right: u32,
     mult: Multiplier,
     rounding: Rounding,
     zp: i32,
@@ -195,13 +202,14 @@ impl Requant {
         let left = mult.shift.max(0) as u32;
         let right = (-mult.shift).max(0) as u32;
         let fits = left < 31 && (bound << (left + 1)) <= i32::MAX as i64;
-        let fast = (rounding == Rounding::Double && fits && right < 32).then_some((
-            left + 1,
-            mult.multiplier,
-            right,
-        ));
+        let fast = rounding == Rounding::Double && fits && right < 32;
         Self {
             fast,
+            left: left + 1,
+            m: mult.multiplier,
+            half: if right > 0 { 1 << (right - 1) } else { 0 },
+            sign: if right > 0 { -1 } else { 0 },
+            right: if fast { right } else { 0 },
             mult,
             rounding,
             zp,
@@ -213,19 +221,15 @@ impl Requant {
     /// The output value of accumulator `acc`.
     #[inline(always)]
     pub(crate) fn apply(&self, acc: i32) -> i8 {
-        let v = match self.fast {
-            Some((left, m, right)) => {
-                // SRDHM(acc << left', m) = floor((2a * m + 2^31) / 2^32) with
-                // a = acc << left' (no overflow: checked in `new`).
-                let x = smmulr(acc << left, m);
-                if right == 0 {
-                    x
-                } else {
-                    // RoundingDivideByPOT: half away from zero.
-                    (x + (1 << (right - 1)) + (x >> 31)) >> right
-                }
-            }
-            None => self.mult.apply(acc, self.rounding),
+        let v = if self.fast {
+            // SRDHM(acc << left', m) = floor((2a * m + 2^31) / 2^32) with
+            // a = acc << left' (no overflow: checked in `new`); then
+            // RoundingDivideByPOT, half away from zero (no correction for
+            // negatives without a shift: `sign` is 0 then).
+            let x = smmulr(acc << self.left, self.m);
+            (x + self.half + ((x >> 31) & self.sign)) >> self.right
+        } else {
+            self.mult.apply(acc, self.rounding)
         };
         clamp_i8(v + self.zp, self.lo, self.hi)
     }

@@ -34,10 +34,17 @@ pub(crate) fn pool2x2<R: Rows + ?Sized>(
     let (Some(r0), Some(r1)) = (rows.row(y0), rows.row(y0 + 1)) else {
         return false;
     };
-    let out = &mut out[..out_w * c];
+    pool_row(r0, r1, input.width, c, &mut out[..out_w * c]);
+    true
+}
+
+/// [`pool2x2`] once the rows are found (one copy of the code for both engines).
+#[inline(never)]
+fn pool_row(r0: &[i8], r1: &[i8], width: usize, c: usize, out: &mut [i8]) {
+    let out_w = out.len() / c;
     if c == 1 {
         let mut j = 0;
-        while 2 * j + 4 <= input.width && j + 1 < out_w {
+        while 2 * j + 4 <= width && j + 1 < out_w {
             let v = max8x4(word(r0, 2 * j), word(r1, 2 * j));
             let m = max8x4(v, v >> 8);
             out[j] = m as u8 as i8;
@@ -50,7 +57,7 @@ pub(crate) fn pool2x2<R: Rows + ?Sized>(
                 .max(r1[2 * j])
                 .max(r1[2 * j + 1]);
         }
-        return true;
+        return;
     }
     for (ox, px) in out.chunks_exact_mut(c).enumerate() {
         let a = 2 * ox * c;
@@ -63,5 +70,4 @@ pub(crate) fn pool2x2<R: Rows + ?Sized>(
             o.copy_from_slice(&m.to_le_bytes().map(|b| b as i8));
         }
     }
-    true
 }
