@@ -216,11 +216,20 @@ fn windows_row(
                 } else {
                     &[][..]
                 };
-                let at = |i: usize| w.get(i).copied().unwrap_or(0);
-                for k in 0..nk {
-                    let p = (b * nk + k) * 2 * BLOCK + 2 * j;
-                    packed[p] = pair(at(4 * k), at(4 * k + 2));
-                    packed[p + 1] = pair(at(4 * k + 1), at(4 * k + 3));
+                let dst = packed[b * nk * 2 * BLOCK..].chunks_exact_mut(2 * BLOCK);
+                let mut quads = w.chunks_exact(4);
+                let mut dst = dst.take(nk);
+                // Quads first: `zip` must not take a slot it cannot fill.
+                for (q, d) in quads.by_ref().zip(dst.by_ref()) {
+                    d[2 * j] = pair(q[0], q[2]);
+                    d[2 * j + 1] = pair(q[1], q[3]);
+                }
+                // The tail of the window (and absent channels): zero weights.
+                let rest = quads.remainder();
+                let at = |i: usize| rest.get(i).copied().unwrap_or(0);
+                for d in dst {
+                    d[2 * j] = pair(at(0), at(2));
+                    d[2 * j + 1] = pair(at(1), at(3));
                 }
                 if BLOCK * b + j < n {
                     let (bi, rq) = channel(conv, c, w.iter().copied(), rounding);

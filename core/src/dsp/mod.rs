@@ -229,9 +229,16 @@ impl Requant {
             let x = smmulr(acc << self.left, self.m);
             (x + self.half + ((x >> 31) & self.sign)) >> self.right
         } else {
-            self.mult.apply(acc, self.rounding)
+            self.slow(acc)
         };
         clamp_i8(v + self.zp, self.lo, self.hi)
+    }
+
+    /// The general requantization, out of the hot loops' way.
+    #[cold]
+    #[inline(never)]
+    fn slow(&self, acc: i32) -> i32 {
+        self.mult.apply(acc, self.rounding)
     }
 }
 
