@@ -153,6 +153,12 @@ impl Conv2d<'_> {
         if let Some(avx2) = crate::avx2::Avx2::of(exec.kernels) {
             return avx2.conv(self, rows, input, oy, out, exec.rounding);
         }
+        if exec.kernels.isa() == crate::exec::Isa::Dsp
+            && (crate::dsp::conv::gray3x3(self, rows, input, oy, out, exec.rounding)
+                || crate::dsp::conv::windows(self, rows, input, oy, out, exec.rounding))
+        {
+            return;
+        }
         self.row(rows, input, oy, out, exec.rounding);
     }
 

@@ -63,6 +63,7 @@ mod defmt;
 pub mod dense;
 pub mod depthwise;
 pub mod digest;
+mod dsp;
 pub mod edges;
 pub mod error;
 pub mod exec;

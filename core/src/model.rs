@@ -84,7 +84,7 @@ impl<'a> Model<'a> {
             layers: kept,
             shapes,
             rounding,
-            kernels: Kernels::PORTABLE,
+            kernels: Kernels::DEFAULT,
         })
     }
 
@@ -141,8 +141,9 @@ impl<'a> Model<'a> {
         self.rounding
     }
 
-    /// The kernel set the engines run this model with ([`Kernels::PORTABLE`]
-    /// unless [`Model::with_kernels`] chose another).
+    /// The kernel set the engines run this model with ([`Kernels::DEFAULT`]:
+    /// the DSP kernels on 32-bit Arm, else the portable ones, unless
+    /// [`Model::with_kernels`] chose another).
     pub fn kernels(&self) -> Kernels {
         self.kernels
     }

@@ -55,7 +55,6 @@ impl MaxPool2d {
     }
 
     /// Computes output row `oy` into `out`; see [`crate::Conv2d::compute_row`].
-    #[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))]
     pub fn compute_row<R: Rows + ?Sized>(
         &self,
         rows: &R,
@@ -67,6 +66,11 @@ impl MaxPool2d {
         #[cfg(target_arch = "x86_64")]
         if let Some(avx2) = crate::avx2::Avx2::of(exec.kernels) {
             return avx2.pool(self, rows, input, oy, out);
+        }
+        if exec.kernels.isa() == crate::exec::Isa::Dsp
+            && crate::dsp::pool::pool2x2(self, rows, input, oy, out)
+        {
+            return;
         }
         self.row(rows, input, oy, out);
     }

@@ -35,14 +35,16 @@ tasks:
                         --bless: the tests rewrite every golden file whose output
                         changed (tests/fixtures/golden) instead of failing, and the
                         run lists the files it rewrote: review and commit them.
-  bench [--quick] [--host] [--criterion [-- ARGS...]]
+  bench [--quick] [--host] [--m4] [--criterion [-- ARGS...]]
                         the benchmark tables, printed and written under
                         target/bench/: the host side by side with TensorFlow Lite
                         (XNNPACK, built-ins, reference) and OpenCV, measured in the
                         same run (a Python venv under target/bench-venv is created
-                        for them; if that fails, scanline's half still prints).
-                        --quick: short timing budgets. --criterion: the criterion
-                        benchmarks of the engines instead.
+                        for them; if that fails, scanline's half still prints);
+                        and the Cortex-M4 firmware in QEMU against CMSIS-NN (W1-W3,
+                        N3 and the edge model at QVGA, flash and RAM).
+                        --host / --m4: one section only. --quick: short timing
+                        budgets. --criterion: the criterion benchmarks instead.
   qemu [OPTIONS]        the firmware in QEMU (mps2-an386, Cortex-M4F) on a model and
                         an input, with `scanline run`'s contract; prints the per-frame
                         report (instructions, worst push_row, RAM) and compares with

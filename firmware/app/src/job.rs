@@ -9,9 +9,11 @@
 //! ```
 //!
 //! - `MODEL`: a `.tflite` path; `fit:PATH`, the same model with its layers
-//!   planned for the recording's height and width; or `edges/C/P`: the
+//!   planned for the recording's height and width; `edges/C/P`: the
 //!   built-in edge model over `C` (1 or 3) input channels with a `P`x`P`
-//!   max-pool (`P` = 0: none).
+//!   max-pool (`P` = 0: none); or `workload/W1` (`W2`, `W3`): a CMSIS-NN
+//!   comparison workload ([`scanline::workload`]), whose data the firmware
+//!   generates itself (`INPUT` and `OUTPUT` are then `-`).
 //! - `INPUT`: a frame file ([`crate::recording`]).
 //! - `OUTPUT`: where the output rows of every frame go, back to back (int8).
 //! - `DUMP`: `digest` (per-frame report only), `input` (also every input line),
@@ -35,6 +37,7 @@
 use scanline::edges::EdgeModel;
 use scanline::kernel::Kernel;
 use scanline::preset::Preset;
+use scanline::workload::Workload;
 
 use crate::Error;
 use crate::inject::Plan;
@@ -76,6 +79,9 @@ pub enum ModelSpec<'a> {
         /// Pool size, 0 for none.
         pool: u8,
     },
+    /// A CMSIS-NN comparison workload: data generated on the target, conv and
+    /// pool timed apart in both engines, checked against the known checksums.
+    Workload(Workload),
 }
 
 /// What a job logs besides its per-frame report.
@@ -130,6 +136,13 @@ fn bad(reason: &'static str) -> Error {
 impl<'a> ModelSpec<'a> {
     /// Parses `edges/C/P` or a path.
     pub fn parse(text: &'a str) -> Result<Self, Error> {
+        if let Some(name) = text.strip_prefix("workload/") {
+            return Workload::from_name(name)
+                .map(ModelSpec::Workload)
+                .ok_or(bad(
+                    "job: the workloads are workload/W1, workload/W2, workload/W3",
+                ));
+        }
         let Some(rest) = text.strip_prefix("edges/") else {
             if let Some(path) = text.strip_prefix("fit:").filter(|p| !p.is_empty()) {
                 return Ok(ModelSpec::Fit(path));
@@ -161,6 +174,7 @@ impl core::fmt::Display for ModelSpec<'_> {
             ModelSpec::File(path) => f.write_str(path),
             ModelSpec::Fit(path) => write!(f, "fit:{path}"),
             ModelSpec::Edges { channels, pool } => write!(f, "edges/{channels}/{pool}"),
+            ModelSpec::Workload(w) => write!(f, "workload/{}", w.name()),
         }
     }
 }
@@ -223,9 +237,10 @@ mod tests {
 
     #[test]
     fn a_list_round_trips() {
-        let list = "# three jobs\nm.tflite\ta b.frames\to.bin\tdigest\n\nedges/1/0\ti\to\tinput\tnone\nfit:n.tflite\ti\to\tfull\t2:bus@1\n";
+        let list = "# four jobs\nm.tflite\ta b.frames\to.bin\tdigest\n\nedges/1/0\ti\to\tinput\tnone\nfit:n.tflite\ti\to\tfull\t2:bus@1\nworkload/w2\t-\t-\tdigest\n";
         let jobs: Vec<Job<'_>> = Job::all(list).map(Result::unwrap).collect();
-        assert_eq!(jobs.len(), 3);
+        assert_eq!(jobs.len(), 4);
+        assert_eq!(jobs[3].model, ModelSpec::Workload(Workload::W2));
         assert_eq!(jobs[2].model, ModelSpec::Fit("n.tflite"));
         assert_eq!(jobs[0].model, ModelSpec::File("m.tflite"));
         assert_eq!(jobs[0].input, "a b.frames");
@@ -257,5 +272,6 @@ mod tests {
         assert!(reason("edges/2/2\ti\to\tfull").contains("1 or 3"));
         assert!(reason("edges/3\ti\to\tfull").contains("CHANNELS/POOL"));
         assert!(reason("\ti\to\tfull").contains("model"));
+        assert!(reason("workload/W4\t-\t-\tdigest").contains("workload/W3"));
     }
 }

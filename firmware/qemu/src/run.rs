@@ -19,6 +19,7 @@ use static_cell::ConstStaticCell;
 
 use crate::clock::{INSTRUCTIONS_PER_TICK, Sleep, SysTickClock};
 use crate::file::{self, MAX_LINE, Output, Recording};
+use crate::workload::{self, Space};
 
 /// The job list's bytes.
 static JOBS: ConstStaticCell<[u8; 64 * 1024]> = ConstStaticCell::new([0; 64 * 1024]);
@@ -43,11 +44,12 @@ const PROGRESS: usize = 100;
 /// Runs every job of the list at `path`; true if all of their frames went
 /// through.
 pub fn jobs(path: &CStr, clock: &mut SysTickClock) -> bool {
-    let (Some(jobs), Some(model_buf), Some(arena), Some(lines)) = (
+    let (Some(jobs), Some(model_buf), Some(arena), Some(lines), Some(mut space)) = (
         JOBS.try_take(),
         MODEL.try_take(),
         ARENA.try_take(),
         file::line_pair(),
+        Space::take(),
     ) else {
         defmt::error!("scanline fatal: static buffers taken twice");
         return false;
@@ -75,6 +77,9 @@ pub fn jobs(path: &CStr, clock: &mut SysTickClock) -> bool {
                 job.input,
                 job.output
             );
+            if let ModelSpec::Workload(w) = job.model {
+                return workload::run(w, &mut space, arena, clock);
+            }
             run_job(&job, model_buf, arena, lines, clock)
         });
         match result {
@@ -116,6 +121,9 @@ fn run_job(
             let model = edges.model(h.height, h.width)?;
             run_model(job, &model, recording, arena, clock)
         }
+        ModelSpec::Workload(_) => Err(Error::Recording {
+            reason: "job: a workload job has no recording",
+        }),
     }
 }
 

@@ -23,7 +23,7 @@ use crate::project_root;
 use crate::stage;
 
 mod boot;
-mod host;
+pub(crate) mod host;
 mod job;
 mod report;
 mod soak;

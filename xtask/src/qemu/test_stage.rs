@@ -252,6 +252,7 @@ pub(super) fn verify_capture(prepared: &Prepared, capture: &Capture) -> Result<(
             return verify_frames(capture, import.model(), prepared.header.frames);
         }
         ModelSpec::Fit(_) => return Err("capture checks of fit: models are not wired".into()),
+        ModelSpec::Workload(_) => return Err("workload jobs log no capture".into()),
     };
     let edges = scanline_firmware::job::edge_model(channels, pool).map_err(|e| e.to_string())?;
     let model = edges
