@@ -39,10 +39,23 @@
 //! assert!(output.iter().all(|&v| v == -128)); // no edges in a flat image
 //! ```
 #![cfg_attr(not(test), no_std)]
+// No panics outside tests: checked forms everywhere, except where a measured hot
+// kernel allows indexing locally, with its reason.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 
 pub mod average;
 #[cfg(target_arch = "x86_64")]
 mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod avx512;
 pub mod conv;
 pub mod converter;
 #[cfg(feature = "defmt")]
@@ -50,6 +63,7 @@ mod defmt;
 pub mod dense;
 pub mod depthwise;
 pub mod digest;
+mod dsp;
 pub mod edges;
 pub mod error;
 pub mod exec;

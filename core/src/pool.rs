@@ -55,7 +55,6 @@ impl MaxPool2d {
     }
 
     /// Computes output row `oy` into `out`; see [`crate::Conv2d::compute_row`].
-    #[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))]
     pub fn compute_row<R: Rows + ?Sized>(
         &self,
         rows: &R,
@@ -68,11 +67,20 @@ impl MaxPool2d {
         if let Some(avx2) = crate::avx2::Avx2::of(exec.kernels) {
             return avx2.pool(self, rows, input, oy, out);
         }
+        if exec.kernels.isa() == crate::exec::Isa::Dsp
+            && crate::dsp::pool::pool2x2(self, rows, input, oy, out)
+        {
+            return;
+        }
         self.row(rows, input, oy, out);
     }
 
     /// [`MaxPool2d::compute_row`] with the portable kernels.
     #[inline(always)]
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "measured hot kernel: indices bounded by the validated shapes; checked forms cost in the inner loops"
+    )]
     pub(crate) fn row<R: Rows + ?Sized>(&self, rows: &R, input: Shape, oy: usize, out: &mut [i8]) {
         let win = &self.window;
         let c = input.channels;

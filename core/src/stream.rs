@@ -331,7 +331,7 @@ impl Stage {
 
     /// Whether input row `y` is a tap of an output not computed yet.
     fn needed_later(&self, y: usize) -> bool {
-        let (s, d) = (self.axis.stride, self.axis.dilation);
+        let (s, d) = (self.axis.stride.max(1), self.axis.dilation);
         (0..self.axis.kernel).any(|t| {
             let base = (y + self.pad) as isize - (t * d) as isize;
             if base < 0 || !(base as usize).is_multiple_of(s) {
@@ -372,7 +372,7 @@ impl Rows for RingRows<'_> {
         if self.slots == 0 {
             return None;
         }
-        let start = ((y / self.step) % self.slots) * self.row_len;
+        let start = ((y / self.step.max(1)) % self.slots) * self.row_len;
         self.ring.get(start..start + self.row_len)
     }
 }
@@ -441,12 +441,10 @@ impl<'p, 'a> Pipeline<'p, 'a> {
     /// ```
     pub fn new(model: &'p Model<'a>, arena: &'p mut [i8]) -> Result<Self, Error> {
         let needed = model.stream_arena_len();
-        if arena.len() < needed {
-            return Err(Error::ArenaTooSmall {
-                needed,
-                found: arena.len(),
-            });
-        }
+        let found = arena.len();
+        let arena = arena
+            .get_mut(..needed)
+            .ok_or(Error::ArenaTooSmall { needed, found })?;
         let mut stages = heapless::Vec::new();
         for (i, layer) in model.layers().iter().enumerate() {
             let input = model.shape(i).unwrap_or_default();
@@ -469,7 +467,7 @@ impl<'p, 'a> Pipeline<'p, 'a> {
         }
         Ok(Self {
             model,
-            arena: &mut arena[..needed],
+            arena,
             stages,
             pushed: 0,
             state: State::Running,
@@ -642,8 +640,11 @@ fn feed<S: Sink + ?Sized>(
         Some((y, row)) => {
             if stage.slots > 0 && stage.needed_later(y) {
                 let n = row.len();
-                let start = ((y / stage.step) % stage.slots) * n;
-                ring[start..start + n].copy_from_slice(row);
+                let start = ((y / stage.step.max(1)) % stage.slots) * n;
+                // In bounds by construction (the ring is `slots` rows of `n`).
+                if let Some(slot) = ring.get_mut(start..start + n) {
+                    slot.copy_from_slice(row);
+                }
             }
         }
         None => feed(later, later_layers, rounding, None, rest, sink)?,

@@ -47,6 +47,20 @@ pub enum Error {
         #[source]
         source: scanline::Error,
     },
+    /// An input file is larger than scanline reads for its kind (see
+    /// [`crate::file`]): refused before it is read, so a huge file cannot
+    /// exhaust memory.
+    #[error("{}: the {kind} is {size} bytes, more than the {limit} bytes scanline reads", path.display())]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// What the file was read as, e.g. `model file`.
+        kind: &'static str,
+        /// Its size in bytes.
+        size: u64,
+        /// The limit for its kind.
+        limit: u64,
+    },
     /// A kernel given on the command line is malformed.
     #[error("kernel: {0}")]
     Kernel(String),

@@ -10,6 +10,7 @@ pub mod edges;
 pub mod engine;
 pub mod error;
 pub mod figure;
+pub mod file;
 pub mod info;
 pub mod input;
 pub mod json;

@@ -57,7 +57,7 @@ impl Network {
     /// unsupported (e.g. `operator 1: LEAKY_RELU is not supported`).
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let bytes = fs_err::read(path)?;
+        let bytes = crate::file::read(path, crate::file::Kind::Model)?;
         Self::from_bytes(path, bytes)
     }
 

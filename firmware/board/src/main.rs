@@ -176,6 +176,9 @@ fn run<C: scanline_firmware::camera::Camera>(
     }
 }
 
+/// The frame loop, forever. Never inlined: `cargo xtask panics` finds the
+/// frame loop's code by this function's symbol.
+#[inline(never)]
 fn frames<C: scanline_firmware::camera::Camera>(
     camera: &mut C,
     spec: &ModelSpec<'_>,
@@ -243,7 +246,7 @@ fn frames<C: scanline_firmware::camera::Camera>(
                 capture::dropped(frame, &e);
                 let c = frames.counters();
                 defmt::warn!(
-                    "scanline frame={=u32} dropped_total={=u32} timeout={=u32} fifo_empty={=u32} fifo_short={=u32} fifo_overrun={=u32} spi={=u32} i2c={=u32} line={=u32} other={=u32}",
+                    "scanline frame={=u32} dropped_total={=u32} timeout={=u32} fifo_empty={=u32} fifo_short={=u32} fifo_overrun={=u32} spi={=u32} i2c={=u32} line={=u32} missing_line={=u32} other={=u32}",
                     frame,
                     c.dropped_total(),
                     c.dropped_for(Fault::Timeout),
@@ -253,6 +256,7 @@ fn frames<C: scanline_firmware::camera::Camera>(
                     c.dropped_for(Fault::Spi),
                     c.dropped_for(Fault::I2c),
                     c.dropped_for(Fault::Line),
+                    c.dropped_for(Fault::Missing),
                     c.dropped_for(Fault::Other)
                 );
             }

@@ -28,7 +28,8 @@ pub(super) struct TestJob {
 /// bundled photo through the edge model (as image lines and as RGB565 raw
 /// frames), a multi-frame raw recording checked through its capture log, all in
 /// one QEMU boot; then a truncated recording in a second boot, which must fail
-/// cleanly naming the line. Fails unless every output equals the host's.
+/// cleanly naming the line; then each camera fault kind injected once
+/// ([`fault_run`]). Fails unless every output equals the host's.
 pub fn test_stage(install: bool) -> Result<(), String> {
     crate::test::ensure_qemu(install)?;
     let elf = build_firmware()?;
@@ -227,6 +228,10 @@ pub fn test_stage(install: bool) -> Result<(), String> {
             "truncated recording: frame 0 ok, frame 1 dropped at line 17, exit 1 (as it must)"
         );
     }
+    // Each camera fault kind once, in a third boot.
+    if let Err(e) = fault_run(&elf) {
+        failures.push(e);
+    }
     if failures.is_empty() {
         // The boot's files are kept only when something went wrong.
         let _ = std::fs::remove_dir_all(&work);
@@ -247,6 +252,7 @@ pub(super) fn verify_capture(prepared: &Prepared, capture: &Capture) -> Result<(
             return verify_frames(capture, import.model(), prepared.header.frames);
         }
         ModelSpec::Fit(_) => return Err("capture checks of fit: models are not wired".into()),
+        ModelSpec::Workload(_) => return Err("workload jobs log no capture".into()),
     };
     let edges = scanline_firmware::job::edge_model(channels, pool).map_err(|e| e.to_string())?;
     let model = edges
