@@ -143,6 +143,12 @@ impl Conv2d<'_> {
         exec: Exec,
     ) {
         #[cfg(target_arch = "x86_64")]
+        if let Some(avx512) = crate::avx512::Avx512::of(exec.kernels)
+            && avx512.conv_rows(self, rows, input, oy, out.len(), out, exec.rounding)
+        {
+            return;
+        }
+        #[cfg(target_arch = "x86_64")]
         if let Some(avx2) = crate::avx2::Avx2::of(exec.kernels) {
             return avx2.conv(self, rows, input, oy, out, exec.rounding);
         }

@@ -35,6 +35,10 @@ pub enum Isa {
     /// x86-64 AVX2 (and FMA's baseline): 256-bit integer SIMD. Only on
     /// `x86_64` builds.
     Avx2,
+    /// x86-64 AVX-512 with VNNI (F, BW and VNNI, besides AVX2): `vpdpbusd`
+    /// convolutions over 16 output channels, the AVX2 kernels elsewhere. Only on
+    /// `x86_64` builds.
+    Avx512,
     /// The Cortex-M4 (Armv7E-M) DSP extension: `SMLAD` on int16 pairs,
     /// `SXTB16`, `SSUB8`/`SEL`. Its primitives are single instructions on
     /// 32-bit Arm and plain Rust elsewhere, so every build has it (on the host
@@ -48,14 +52,17 @@ impl Isa {
         Isa::Portable,
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2,
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512,
         Isa::Dsp,
     ];
 
-    /// Its name: `portable`, `avx2`, `dsp`.
+    /// Its name: `portable`, `avx2`, `avx512`, `dsp`.
     pub const fn name(self) -> &'static str {
         match self {
             Isa::Portable => "portable",
             Isa::Avx2 => "avx2",
+            Isa::Avx512 => "avx512",
             Isa::Dsp => "dsp",
         }
     }
@@ -99,7 +106,9 @@ impl Kernels {
     /// # Safety
     ///
     /// The CPU that runs any model using these kernels must support `isa` (for
-    /// [`Isa::Avx2`]: `is_x86_feature_detected!("avx2")` is true). `isa` must be
+    /// [`Isa::Avx2`]: `is_x86_feature_detected!("avx2")` is true; for
+    /// [`Isa::Avx512`]: so are `avx512f`, `avx512bw` and `avx512vnni`, and
+    /// `avx2`). `isa` must be
     /// in [`Isa::ALL`] for this build; an instruction set this build has no
     /// kernels for falls back to the portable ones.
     // SAFETY: nothing unsafe happens here; `unsafe` hands the caller the duty

@@ -115,8 +115,15 @@ impl Layer<'_> {
             return;
         }
         #[cfg(target_arch = "x86_64")]
-        if let (Layer::Conv2d(conv), Some(avx2)) = (self, crate::avx2::Avx2::of(exec.kernels)) {
-            return avx2.conv_rows(conv, rows, input, first, n, out, exec.rounding);
+        if let Layer::Conv2d(conv) = self {
+            if let Some(avx512) = crate::avx512::Avx512::of(exec.kernels)
+                && avx512.conv_rows(conv, rows, input, first, n, out, exec.rounding)
+            {
+                return;
+            }
+            if let Some(avx2) = crate::avx2::Avx2::of(exec.kernels) {
+                return avx2.conv_rows(conv, rows, input, first, n, out, exec.rounding);
+            }
         }
         for (i, row) in out.chunks_exact_mut(n).enumerate() {
             self.compute_row(rows, input, first + i, row, exec);

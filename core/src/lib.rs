@@ -41,6 +41,8 @@
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod avx512;
 pub mod conv;
 pub mod converter;
 #[cfg(feature = "defmt")]

@@ -261,8 +261,10 @@ pub fn run_stream(model: &Model<'_>, input: &Tensor<i8>) -> Result<Tensor<i8>> {
     Tensor::new(shape, out)
 }
 
-/// The environment variable that forces a kernel set (`portable`, `avx2`): for
-/// tests and benchmarks. Unset, the best set the CPU supports is used.
+/// The environment variable that forces a kernel set (`portable`, `avx2`,
+/// `avx512`, `dsp`): for tests and benchmarks. Unset, the best set the CPU
+/// supports is used (never `dsp` off Arm: there it is the Cortex-M4
+/// algorithm in plain Rust, for testing, not a speed-up).
 pub const KERNELS_VAR: &str = "SCANLINE_KERNELS";
 
 /// The kernel sets this CPU can run, portable first.
@@ -290,6 +292,20 @@ pub fn kernels_for(isa: Isa) -> Option<Kernels> {
             let kernels = unsafe { Kernels::assume(Isa::Avx2) };
             Some(kernels)
         }
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("avx512bw")
+                && std::arch::is_x86_feature_detected!("avx512vnni") =>
+        {
+            // SAFETY: the CPU was just seen to support AVX2 and AVX-512 F, BW
+            // and VNNI.
+            #[allow(unsafe_code)]
+            let kernels = unsafe { Kernels::assume(Isa::Avx512) };
+            Some(kernels)
+        }
+        Isa::Dsp => Some(Kernels::DSP),
         _ => None,
     }
 }
@@ -318,6 +334,10 @@ pub fn default_kernels() -> Result<Kernels> {
                 ))
             })
         }
-        Err(_) => Ok(*available_kernels().last().unwrap_or(&Kernels::PORTABLE)),
+        Err(_) => Ok(available_kernels()
+            .into_iter()
+            .filter(|k| cfg!(target_arch = "arm") || k.isa() != Isa::Dsp)
+            .next_back()
+            .unwrap_or(Kernels::PORTABLE)),
     }
 }
