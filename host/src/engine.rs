@@ -336,8 +336,7 @@ pub fn default_kernels() -> Result<Kernels> {
         }
         Err(_) => Ok(available_kernels()
             .into_iter()
-            .filter(|k| cfg!(target_arch = "arm") || k.isa() != Isa::Dsp)
-            .next_back()
+            .rfind(|k| cfg!(target_arch = "arm") || k.isa() != Isa::Dsp)
             .unwrap_or(Kernels::PORTABLE)),
     }
 }
