@@ -37,8 +37,9 @@ use stm32f4xx_hal::spi::{Mode, Phase, Polarity, Spi};
 /// Core clock: 100 MHz from the Black Pill's 25 MHz crystal.
 const SYSCLK_HZ: u32 = 100_000_000;
 
-/// The pipeline's arena: room for N3 at QVGA (24,960 bytes) with margin; the
-/// edge model needs about 3 KiB.
+/// The pipeline's arena: room for N3 at QVGA (17,280 bytes) and the
+/// tutorial's board model (17,184) with margin; the edge model needs about
+/// 3 KiB.
 const ARENA_LEN: usize = 28 * 1024;
 static ARENA: ConstStaticCell<[i8; ARENA_LEN]> = ConstStaticCell::new([0; ARENA_LEN]);
 
