@@ -114,6 +114,23 @@ impl<'a> Model<'a> {
         self.shapes.last().copied().unwrap_or_default()
     }
 
+    /// True if the output is a vector of `N` values (TFLite's `[1, N]`, a
+    /// classifier's scores): the last reduction is a dense layer or a mean
+    /// without `keep_dims`, and only a softmax may follow it.
+    pub fn output_is_vector(&self) -> bool {
+        let Some(i) = self.layers.iter().rposition(Layer::is_reduction) else {
+            return false;
+        };
+        let tail_ok = self.layers[i + 1..]
+            .iter()
+            .all(|l| matches!(l, Layer::Softmax(_)));
+        let vector = match &self.layers[i] {
+            Layer::Mean(m) => !m.keep_dims,
+            _ => true,
+        };
+        tail_ok && vector
+    }
+
     /// Input shape of layer `i` (`i == layers().len()` gives the output shape).
     pub fn shape(&self, i: usize) -> Option<Shape> {
         self.shapes.get(i).copied()

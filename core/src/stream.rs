@@ -47,6 +47,15 @@
 //! arena   = sum of bytes_i over all layers           (Model::stream_arena_len)
 //! ```
 //!
+//! A reduction ([`Layer::is_reduction`]: a mean over height and width, a dense
+//! layer over the whole tensor) keeps no rows: each input row is added to its
+//! int32 accumulators as it arrives (per-channel sums, per-output partial dot
+//! products) and its one output row is computed when the last input row has
+//! been added, so its `bytes_i = 4 * accumulators + output_row`. A whole
+//! classifier (convolutions, pools, a flatten into a dense layer or a global
+//! average pool, a softmax) therefore streams in rows-sized memory and its class
+//! scores come out of the push of the last camera line.
+//!
 //! Why: while the next output `o` waits for its last tap, every row still kept is
 //! a tap of an output `>= o` that has arrived, so it lies at `a + j*s + t*d` with
 //! `a = o*s - pad` the first tap of `o`, below `o`'s last tap `a + (k-1)*d`: kept
@@ -237,7 +246,8 @@ const fn gcd(mut a: usize, mut b: usize) -> usize {
 }
 
 impl Model<'_> {
-    /// Ring rows stage `i` keeps (see [`ring_rows`]); `None` if there is no layer `i`.
+    /// Ring rows stage `i` keeps (see [`ring_rows`]; none for a reduction);
+    /// `None` if there is no layer `i`.
     pub fn stream_ring_rows(&self, i: usize) -> Option<usize> {
         let layer = self.layers().get(i)?;
         let input = self.shape(i)?;
@@ -245,13 +255,16 @@ impl Model<'_> {
     }
 
     /// Arena bytes stage `i` of a [`Pipeline`] uses: its ring rows times its input
-    /// row, plus one output row. `None` if there is no layer `i`.
+    /// row (4 bytes per int32 accumulator for a reduction), plus one output row.
+    /// `None` if there is no layer `i`.
     pub fn stream_layer_len(&self, i: usize) -> Option<usize> {
         let rows = self.stream_ring_rows(i)?;
         let input = self.shape(i)?;
         let output = self.shape(i + 1)?;
+        let acc = self.layers()[i].accumulators(input).saturating_mul(4);
         Some(
             rows.saturating_mul(input.row_len())
+                .saturating_add(acc)
                 .saturating_add(output.row_len()),
         )
     }
@@ -295,6 +308,8 @@ struct Stage {
     step: usize,
     /// Bytes of one output row.
     out_len: usize,
+    /// Bytes of the int32 accumulators of a reduction (0: a windowed layer).
+    acc_len: usize,
     /// Input rows received in this frame.
     received: usize,
     /// Next output row to compute.
@@ -443,6 +458,7 @@ impl<'p, 'a> Pipeline<'p, 'a> {
                 slots: ring_rows(axis, input.height),
                 step: gcd(axis.stride, axis.dilation),
                 out_len: output.row_len(),
+                acc_len: layer.accumulators(input) * 4,
                 received: 0,
                 next_out: 0,
             };
@@ -563,7 +579,7 @@ impl<'p, 'a> Pipeline<'p, 'a> {
 /// Hands input row `newest` (or, with `None`, nothing: a poll for outputs that
 /// need no row) to the first of `stages`, computing and passing on every output
 /// it completes. `arena` starts at the first stage's ring; the stages' regions
-/// follow each other as `ring, output row`.
+/// follow each other as `ring, accumulators, output row`.
 fn feed<S: Sink + ?Sized>(
     stages: &mut [Stage],
     layers: &[Layer<'_>],
@@ -579,7 +595,26 @@ fn feed<S: Sink + ?Sized>(
         return Ok(());
     };
     let (ring, rest) = arena.split_at_mut(stage.ring_len());
+    let (acc, rest) = rest.split_at_mut(stage.acc_len);
     let (out, rest) = rest.split_at_mut(stage.out_len);
+    if layer.is_reduction() {
+        // Sums, not rows: the one output row comes with the last input row.
+        let Some((y, row)) = newest else {
+            return feed(later, later_layers, rounding, None, rest, sink);
+        };
+        stage.received = y + 1;
+        layer.accumulate(stage.input, y, row, acc, rounding);
+        if stage.received == stage.input.height && stage.next_out == 0 {
+            layer.finish(stage.input, acc, out, rounding);
+            stage.next_out = 1;
+            if later.is_empty() {
+                sink.row(0, out)?;
+            } else {
+                feed(later, later_layers, rounding, Some((0, &*out)), rest, sink)?;
+            }
+        }
+        return Ok(());
+    }
     if let Some((y, _)) = newest {
         stage.received = y + 1;
     }

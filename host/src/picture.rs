@@ -78,13 +78,41 @@ impl Channels {
 /// ```
 pub fn load(path: impl AsRef<Path>, channels: Channels) -> Result<Tensor<u8>> {
     let path = path.as_ref();
-    let file = fs_err::File::open(path)?;
-    let reader = ImageReader::new(std::io::BufReader::new(file))
+    let bytes = crate::file::read(path, crate::file::Kind::Picture)?;
+    decode(path, &bytes, channels)
+}
+
+/// Widest and tallest picture decoded, in pixels.
+pub const MAX_SIDE: u32 = 16384;
+
+/// Most memory the decoder may allocate for one picture, in bytes (a
+/// 4096x4096 RGBA picture needs 64 MiB).
+pub const MAX_ALLOC: u64 = 256 << 20;
+
+/// The decoder limits [`decode`] sets: [`MAX_SIDE`] and [`MAX_ALLOC`], so a
+/// header claiming 60000x60000 pixels is an error before anything is allocated.
+pub fn limits() -> image::Limits {
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
+    limits.max_alloc = Some(MAX_ALLOC);
+    limits
+}
+
+/// Decodes the bytes of a PNG or JPEG file as [`load`] does; `path` only names
+/// it in errors.
+///
+/// # Errors
+///
+/// As [`load`], without the I/O errors.
+pub fn decode(path: &Path, bytes: &[u8], channels: Channels) -> Result<Tensor<u8>> {
+    let mut reader = ImageReader::new(std::io::Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| image_error(path, format!("cannot read: {e}")))?;
     if reader.format().is_none() {
         return Err(image_error(path, "not an image (unrecognised format)"));
     }
+    reader.limits(limits());
     let img = reader.decode().map_err(|e| from_image_error(path, e))?;
     if img.width() == 0 || img.height() == 0 {
         return Err(image_error(path, "the image has no pixels"));

@@ -442,10 +442,10 @@ fn bad_inputs_give_one_line_errors() {
     );
 
     // Unsupported operator, named with its index.
-    let unsupported = Path::new(FIXTURES).join("bad/unsupported_op.tflite");
+    let unsupported = Path::new(FIXTURES).join("bad/unsupported_leaky.tflite");
     fails(
         run_with(&unsupported, &input, &out),
-        "operator 1: AVERAGE_POOL_2D is not supported",
+        "operator 1: LEAKY_RELU is not supported",
     );
 
     // Wrong shape and wrong dtype.

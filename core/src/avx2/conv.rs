@@ -223,7 +223,7 @@ fn conv_windows<R: Rows + ?Sized>(
 
 /// Stores the first `lanes` of 8 i32 lanes (each in -128..=127) as i8 into `dst`.
 #[target_feature(enable = "avx2")]
-pub(crate) fn store8(v: __m256i, dst: &mut [i8], lanes: usize) {
+fn store8(v: __m256i, dst: &mut [i8], lanes: usize) {
     // i32 → i16 → i8 per 128-bit half; then the halves' low 4 bytes together.
     let words = _mm256_packs_epi32(v, v);
     let bytes = _mm256_packs_epi16(words, words);

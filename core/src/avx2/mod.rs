@@ -17,8 +17,6 @@ mod conv;
 mod depthwise;
 mod pool;
 
-pub(crate) use conv::store8;
-
 use core::arch::x86_64::*;
 use core::mem::MaybeUninit;
 
@@ -123,7 +121,7 @@ const PX: usize = 4;
 
 /// Double-rounding requantization constants of 8 output channels (one per lane).
 #[derive(Clone, Copy)]
-pub(crate) struct Requant8 {
+struct Requant8 {
     bias: __m256i,
     mult: __m256i,
     left: __m256i,
@@ -137,7 +135,7 @@ pub(crate) struct Requant8 {
 impl Requant8 {
     /// The constants of channels `oc0..oc0 + 8`; lanes past `out_channels` get zeros.
     #[target_feature(enable = "avx2")]
-    pub(crate) fn of(conv: &Conv2d<'_>, oc0: usize) -> Self {
+    fn of(conv: &Conv2d<'_>, oc0: usize) -> Self {
         let co = conv.out_channels;
         Self::lanes(|l| (oc0 + l < co).then(|| conv.channel_requant(oc0 + l, Rounding::Double)))
     }
@@ -187,7 +185,7 @@ impl Requant8 {
     /// per lane, exactly as [`crate::Multiplier::apply`] with double rounding (the
     /// saturating case needs `mult == i32::MIN`, which no multiplier is).
     #[target_feature(enable = "avx2")]
-    pub(crate) fn apply(&self, acc: __m256i) -> __m256i {
+    fn apply(&self, acc: __m256i) -> __m256i {
         let x = _mm256_sllv_epi32(acc, self.left);
         let nudge = _mm256_set1_epi64x(1 << 30);
         let even = _mm256_add_epi64(_mm256_mul_epi32(x, self.mult), nudge);

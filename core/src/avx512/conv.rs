@@ -1,32 +1,66 @@
-//! Conv: the VNNI convolution kernel — window-major, 16 output channels per
-//! vector, four window values per `vpdpbusd` — and which convolutions it takes.
+//! Conv: the VNNI convolution kernel — window-major, four window values per
+//! `vpdpbusd` for 16 lanes (16 output channels of one pixel, or 8 channels of
+//! two pixels) — and which convolutions it takes.
 
 use core::arch::x86_64::*;
 use core::mem::MaybeUninit;
 
-use crate::avx2::{Requant8, store8};
+use super::requant::{Requant16, store16};
 use crate::{Conv2d, Rounding, Rows, Shape, WeightLayout};
 
-/// Output pixels computed together (each loaded weight vector serves them all).
+/// Vectors of accumulators computed together (each loaded weight vector
+/// serves them all).
 const PX: usize = 8;
 /// Packed weight quads one pass holds (64 KiB).
 const PACK: usize = 16 * 1024;
-/// Most groups of 16 channels one pass packs.
+/// Most groups of channels one pass packs.
 const MAX_GROUPS: usize = 16;
 /// Bytes of the offset input rows one pass holds.
 const ROWS: usize = 48 * 1024;
 
-/// Whether [`conv_rows`] takes this convolution: several input channels, more
-/// than 8 output channels (fewer would leave most of the 16 lanes empty: the
-/// AVX2 kernels take those), weights contiguous per channel, double rounding.
+/// How the 16 lanes of a vector map to output values.
+#[derive(Clone, Copy)]
+struct Lanes {
+    /// Output channels per pixel in one vector: 16, or 8 with two pixels.
+    channels: usize,
+    /// Pixels per vector: 1, or 2.
+    pixels: usize,
+}
+
+impl Lanes {
+    /// 16 channels of one pixel when there are more than 8 output channels,
+    /// else 8 channels of two neighbouring pixels.
+    fn of(out_channels: usize) -> Self {
+        if out_channels > 8 {
+            Lanes {
+                channels: 16,
+                pixels: 1,
+            }
+        } else {
+            Lanes {
+                channels: 8,
+                pixels: 2,
+            }
+        }
+    }
+
+    /// Output pixels of one block of [`PX`] vectors.
+    const fn block(self) -> usize {
+        PX * self.pixels
+    }
+}
+
+/// Whether [`conv_rows`] takes this convolution: at least 4 output channels
+/// (fewer would leave most lanes empty: the AVX2 tap kernel takes those),
+/// weights contiguous per channel, double rounding, and the buffers fit.
 pub(super) fn fits(conv: &Conv2d<'_>, rounding: Rounding) -> bool {
     let f = conv.filter();
     let contiguous = conv.layout == WeightLayout::Ohwi || f.out_channels == 1;
     let w = &conv.window.width;
-    let one_column = (PX * w.stride + w.effective()) * f.in_channels + 4;
+    let block = Lanes::of(f.out_channels).block();
+    let one_column = (block * w.stride + w.effective()) * f.in_channels + 4;
     rounding == Rounding::Double
-        && f.in_channels > 1
-        && f.out_channels > 8
+        && f.out_channels >= 4
         && contiguous
         && quads(conv).saturating_mul(16) <= PACK
         && f.height.saturating_mul(one_column) <= ROWS
@@ -57,10 +91,10 @@ fn quads(conv: &Conv2d<'_>) -> usize {
 /// value whose `x - zp` is zero. Then `Σ w (x - zp) = Σ w u - (zp + 128) Σ w`:
 /// the second term is folded into each channel's bias once, and the first is
 /// four products a lane per `vpdpbusd`, with each output pixel's four window
-/// bytes broadcast against 16 channels' packed weights (a segment of odd length
-/// pads its last quad with zero weights). `vpdpbusd` and the adds wrap modulo
-/// 2^32; the true sum lies in i32 (validation bounds `|bias| + Σ|w| max|x -
-/// zp|` by `i32::MAX`), so the wrapped sum is exactly it.
+/// bytes broadcast to its lanes against the packed weights of their channels (a
+/// segment of odd length pads its last quad with zero weights). `vpdpbusd` and
+/// the adds wrap modulo 2^32; the true sum lies in i32 (validation bounds
+/// `|bias| + Σ|w| max|x - zp|` by `i32::MAX`), so the wrapped sum is exactly it.
 ///
 /// # Safety
 ///
@@ -78,6 +112,8 @@ pub(super) unsafe fn conv_rows<R: Rows + ?Sized>(
     let f = conv.filter();
     let (kh, ci, co) = (f.height, f.in_channels, f.out_channels);
     let k = f.per_channel();
+    let lanes = Lanes::of(co);
+    let block = lanes.block();
     let sx = win.width.stride;
     let (segs, seg, step) = segments(conv);
     let nq = seg.div_ceil(4);
@@ -86,26 +122,29 @@ pub(super) unsafe fn conv_rows<R: Rows + ?Sized>(
     let pad_left = win.pad_left(input.width) as isize;
     let zp = conv.input.zero_point;
     let pad = (zp + 128) as u8;
-    let (lo, hi) = conv.activation.bounds(conv.output);
-    let (lo, hi) = (_mm256_set1_epi32(lo), _mm256_set1_epi32(hi));
-    let out_zp = _mm256_set1_epi32(conv.output.zero_point);
     let chunk = (PACK / per_group).clamp(1, MAX_GROUPS);
-    let groups = co.div_ceil(16);
+    let groups = co.div_ceil(lanes.channels);
     // Output columns per pass: their kh rows (+ the block's spare pixels, + the
     // overshoot of a padded quad) fit in ROWS.
     let span = win.width.effective();
-    let cols_for = |cols: usize| ((cols + PX - 1) * sx + span) * ci + 4;
+    let cols_for = |cols: usize| ((cols + block - 1) * sx + span) * ci + 4;
     let mut cols = out_w.max(1);
     while cols > 1 && kh * cols_for(cols) > ROWS {
         cols = cols.div_ceil(2);
     }
     let row_stride = cols_for(cols);
+    // The second pixel of a vector: lanes 8..16, its window one stride on.
+    let (second, next) = if lanes.pixels == 2 {
+        (0xFF00u16, sx * ci)
+    } else {
+        (0, 0)
+    };
 
     // Packed weights: quad j of lane l of group g at [g * per_group + j * 16 + l].
     let mut packed = [const { MaybeUninit::<i32>::uninit() }; PACK];
-    // Per group: the folded biases and the requantization of its two halves.
+    // Per group: the folded biases and the requantization.
     let mut biases = [const { MaybeUninit::<[i32; 16]>::uninit() }; MAX_GROUPS];
-    let mut requants = [const { MaybeUninit::<[Requant8; 2]>::uninit() }; MAX_GROUPS];
+    let mut requants = [const { MaybeUninit::<Requant16>::uninit() }; MAX_GROUPS];
     // Offset input rows, kernel row ky at [ky * row_stride..]; the first `len`
     // bytes of each of the kh rows are written, and only they are read.
     let mut offset = [const { MaybeUninit::<u8>::uninit() }; ROWS];
@@ -114,16 +153,17 @@ pub(super) unsafe fn conv_rows<R: Rows + ?Sized>(
     while g0 < groups {
         let gn = chunk.min(groups - g0);
         for gi in 0..gn {
-            let oc0 = (g0 + gi) * 16;
+            let oc0 = (g0 + gi) * lanes.channels;
             let base = gi * per_group;
+            let channel = |l: usize| oc0 + l % lanes.channels;
             let mut bias = [0i32; 16];
             for (l, b) in bias.iter_mut().enumerate() {
-                let lane = oc0 + l;
-                let w = (lane < co).then(|| &conv.weights[lane * k..lane * k + k]);
+                let oc = channel(l);
+                let w = (oc < co).then(|| &conv.weights[oc * k..oc * k + k]);
                 if let Some(w) = w {
                     let sum: i32 = w.iter().map(|&v| v as i32).sum();
                     *b = conv
-                        .channel_requant(lane, Rounding::Double)
+                        .channel_requant(oc, Rounding::Double)
                         .bias
                         .wrapping_sub((zp + 128).wrapping_mul(sum));
                 }
@@ -145,7 +185,7 @@ pub(super) unsafe fn conv_rows<R: Rows + ?Sized>(
                 }
             }
             biases[gi].write(bias);
-            requants[gi].write([Requant8::of(conv, oc0), Requant8::of(conv, oc0 + 8)]);
+            requants[gi].write(Requant16::of(conv, channel));
         }
         for (i, out) in out.chunks_exact_mut(row_len).enumerate() {
             let oy = first + i;
@@ -174,7 +214,7 @@ pub(super) unsafe fn conv_rows<R: Rows + ?Sized>(
                 }
                 let mut ox = 0;
                 while ox < n_cols {
-                    let n = PX.min(n_cols - ox);
+                    let n = block.min(n_cols - ox);
                     for gi in 0..gn {
                         // SAFETY: biases[gi] and requants[gi] were written for every
                         // gi < gn above.
@@ -202,36 +242,56 @@ pub(super) unsafe fn conv_rows<R: Rows + ?Sized>(
                                         )
                                     };
                                     for (p, a) in acc.iter_mut().enumerate() {
-                                        // SAFETY: the quad starts at (ox + p) * sx * ci +
-                                        // sg * step + 4 q and ends below ((ox + p) * sx +
-                                        // span) * ci + 4 <= cols_for(n_cols) = len, as
-                                        // ox + p <= n_cols + PX - 2: inside the row's
-                                        // written prefix. Four bytes read as one
-                                        // unaligned i32.
+                                        // SAFETY: pixel ox + p * pixels (+ 1 for the
+                                        // second) <= ox + block - 1 <= n_cols + block
+                                        // - 2; its quad starts at that pixel * sx * ci
+                                        // + sg * step + 4 q and ends below (pixel * sx
+                                        // + span) * ci + 4 <= cols_for(n_cols) = len:
+                                        // inside the row's written prefix. Four bytes
+                                        // read as one unaligned i32.
                                         let x = unsafe {
-                                            row.add(at + p * sx * ci + 4 * q)
-                                                .cast::<i32>()
-                                                .read_unaligned()
+                                            let at =
+                                                row.add(at + p * lanes.pixels * sx * ci + 4 * q);
+                                            let one = _mm512_set1_epi32(
+                                                at.cast::<i32>().read_unaligned(),
+                                            );
+                                            if second == 0 {
+                                                one
+                                            } else {
+                                                _mm512_mask_set1_epi32(
+                                                    one,
+                                                    second,
+                                                    at.add(next).cast::<i32>().read_unaligned(),
+                                                )
+                                            }
                                         };
-                                        *a = _mm512_dpbusd_epi32(*a, _mm512_set1_epi32(x), w);
+                                        *a = _mm512_dpbusd_epi32(*a, x, w);
                                     }
                                 }
                             }
                         }
-                        let oc0 = (g0 + gi) * 16;
-                        for (p, a) in acc.iter().enumerate().take(n) {
-                            let halves = [
-                                _mm512_castsi512_si256(*a),
-                                _mm512_extracti64x4_epi64::<1>(*a),
-                            ];
-                            for (h, (half, rq)) in halves.iter().zip(rq).enumerate() {
-                                let oc = oc0 + 8 * h;
-                                if oc >= co {
-                                    break;
+                        let oc0 = (g0 + gi) * lanes.channels;
+                        let stored = lanes.channels.min(co - oc0);
+                        for (p, a) in acc.iter().enumerate() {
+                            let px = ox + p * lanes.pixels;
+                            if px >= ox + n {
+                                break;
+                            }
+                            let v = rq.apply(*a);
+                            let at = (c0 + px) * co + oc0;
+                            if lanes.pixels == 1 {
+                                store16(v, &mut out[at..], stored);
+                            } else if co == 8 && px + 1 < ox + n {
+                                // Two whole pixels of 8 channels: 16 contiguous bytes.
+                                store16(v, &mut out[at..], 16);
+                            } else {
+                                let mut both = [0i8; 16];
+                                store16(v, &mut both, 16);
+                                out[at..at + stored].copy_from_slice(&both[..stored]);
+                                if px + 1 < ox + n {
+                                    out[at + co..at + co + stored]
+                                        .copy_from_slice(&both[8..8 + stored]);
                                 }
-                                let v = _mm256_add_epi32(rq.apply(*half), out_zp);
-                                let v = _mm256_min_epi32(_mm256_max_epi32(v, lo), hi);
-                                store8(v, &mut out[(c0 + ox + p) * co + oc..], (co - oc).min(8));
                             }
                         }
                     }

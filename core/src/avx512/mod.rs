@@ -14,6 +14,7 @@
 )]
 
 mod conv;
+mod requant;
 
 use crate::exec::{Isa, Kernels};
 use crate::{Conv2d, Rounding, Rows, Shape};
