@@ -115,7 +115,8 @@ impl Conv2d<'_> {
             for ky in 0..filter.height {
                 for kx in 0..filter.width {
                     for i in 0..filter.in_channels {
-                        sum += (self.weights[c * out + ky * y + kx * x + i * si] as i64).abs();
+                        let w = self.weights.get(c * out + ky * y + kx * x + i * si);
+                        sum += w.map_or(0, |&w| i64::from(w).abs());
                     }
                 }
             }
@@ -143,8 +144,20 @@ impl Conv2d<'_> {
         exec: Exec,
     ) {
         #[cfg(target_arch = "x86_64")]
+        if let Some(avx512) = crate::avx512::Avx512::of(exec.kernels)
+            && avx512.conv_rows(self, rows, input, oy, out.len(), out, exec.rounding)
+        {
+            return;
+        }
+        #[cfg(target_arch = "x86_64")]
         if let Some(avx2) = crate::avx2::Avx2::of(exec.kernels) {
             return avx2.conv(self, rows, input, oy, out, exec.rounding);
+        }
+        if exec.kernels.isa() == crate::exec::Isa::Dsp
+            && (crate::dsp::conv::gray3x3(self, rows, input, oy, out, exec.rounding)
+                || crate::dsp::conv::windows(self, rows, input, oy, out, exec.rounding))
+        {
+            return;
         }
         self.row(rows, input, oy, out, exec.rounding);
     }
@@ -152,6 +165,10 @@ impl Conv2d<'_> {
     /// [`Conv2d::compute_row`] with the portable kernels (inlined into the other
     /// kernel sets' builds of it).
     #[inline(always)]
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "measured hot kernel: indices bounded by the validated shapes; checked forms cost in the inner loops"
+    )]
     pub(crate) fn row<R: Rows + ?Sized>(
         &self,
         rows: &R,
@@ -181,6 +198,10 @@ impl Conv2d<'_> {
     /// with its weights. The products and their order of summation differ from
     /// [`Conv2d::row_by_pixels`] only by reassociation, exact in i32: validation
     /// bounds `|bias| + Σ|w| * max|x - zp|`, hence every partial sum, by `i32::MAX`.
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "measured hot kernel: indices bounded by the validated shapes; checked forms cost in the inner loops"
+    )]
     fn row_by_windows(
         &self,
         taps: &[&[i8]],
@@ -261,6 +282,10 @@ impl Conv2d<'_> {
     }
 
     /// Tap-major: for each tap, `acc[ox] += w * (x - zp)` over a chunk of columns.
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "measured hot kernel: indices bounded by the validated shapes; checked forms cost in the inner loops"
+    )]
     fn row_by_taps(
         &self,
         taps: &[&[i8]],
@@ -333,6 +358,10 @@ impl Conv2d<'_> {
     }
 
     /// Pixel-major: for each output pixel, a dot product over the window.
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "measured hot kernel: indices bounded by the validated shapes; checked forms cost in the inner loops"
+    )]
     fn row_by_pixels(
         &self,
         taps: &[&[i8]],

@@ -35,21 +35,37 @@ pub enum Isa {
     /// x86-64 AVX2 (and FMA's baseline): 256-bit integer SIMD. Only on
     /// `x86_64` builds.
     Avx2,
+    /// x86-64 AVX-512 with VNNI (F, BW and VNNI, besides AVX2): `vpdpbusd`
+    /// convolutions over 16 output channels, the AVX2 kernels elsewhere. Only on
+    /// `x86_64` builds.
+    Avx512,
+    /// The Cortex-M4 (Armv7E-M) DSP extension: `SMLAD` on int16 pairs,
+    /// `SXTB16`, `SSUB8`/`SEL`. Its primitives are single instructions on
+    /// 32-bit Arm and plain Rust elsewhere, so every build has it (on the host
+    /// it is the same algorithm, tested, not a speed-up); the default on Arm.
+    Dsp,
 }
 
 impl Isa {
-    /// Every instruction set this build has kernels for (the CPU may lack some).
+    /// Every instruction set this build has kernels for (the CPU may lack
+    /// some), slowest first on this architecture: the last one a CPU supports
+    /// is the one to run.
     pub const ALL: &'static [Isa] = &[
         Isa::Portable,
+        Isa::Dsp,
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2,
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512,
     ];
 
-    /// Its name: `portable`, `avx2`.
+    /// Its name: `portable`, `dsp`, `avx2`, `avx512`.
     pub const fn name(self) -> &'static str {
         match self {
             Isa::Portable => "portable",
             Isa::Avx2 => "avx2",
+            Isa::Avx512 => "avx512",
+            Isa::Dsp => "dsp",
         }
     }
 
@@ -73,12 +89,28 @@ impl Kernels {
     /// The portable kernels: safe everywhere.
     pub const PORTABLE: Kernels = Kernels { isa: Isa::Portable };
 
+    /// The Cortex-M4 DSP kernels: safe everywhere too (on 32-bit Arm the
+    /// assembler takes their instructions only for a target that has them;
+    /// elsewhere they are plain Rust).
+    pub const DSP: Kernels = Kernels { isa: Isa::Dsp };
+
+    /// What a model runs with unless told otherwise: [`Kernels::DSP`] on
+    /// 32-bit Arm (the Cortex-M4 firmware), [`Kernels::PORTABLE`] elsewhere
+    /// (the host chooses AVX2 itself, after detecting it).
+    pub const DEFAULT: Kernels = if cfg!(target_arch = "arm") {
+        Kernels::DSP
+    } else {
+        Kernels::PORTABLE
+    };
+
     /// The kernels for `isa`.
     ///
     /// # Safety
     ///
     /// The CPU that runs any model using these kernels must support `isa` (for
-    /// [`Isa::Avx2`]: `is_x86_feature_detected!("avx2")` is true). `isa` must be
+    /// [`Isa::Avx2`]: `is_x86_feature_detected!("avx2")` is true; for
+    /// [`Isa::Avx512`]: so are `avx512f`, `avx512bw` and `avx512vnni`, and
+    /// `avx2`). `isa` must be
     /// in [`Isa::ALL`] for this build; an instruction set this build has no
     /// kernels for falls back to the portable ones.
     // SAFETY: nothing unsafe happens here; `unsafe` hands the caller the duty

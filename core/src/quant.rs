@@ -288,7 +288,8 @@ pub fn round_f32(x: f32) -> i32 {
 /// Clamps a requantized value to the activation range and returns it as int8.
 #[inline]
 pub(crate) fn clamp_i8(v: i32, lo: i32, hi: i32) -> i8 {
-    v.clamp(lo, hi) as i8
+    // max/min, not `clamp`: the same value for lo <= hi, and no assertion.
+    v.max(lo).min(hi) as i8
 }
 
 #[cfg(test)]

@@ -79,6 +79,10 @@ impl Relu {
     }
 
     /// Computes output row `oy` into `out`; see [`crate::Conv2d::compute_row`].
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "measured hot kernel: indices bounded by the validated shapes; checked forms cost in the inner loops"
+    )]
     pub fn compute_row<R: Rows + ?Sized>(
         &self,
         rows: &R,
@@ -98,7 +102,7 @@ impl Relu {
             // (a multiplier of exactly 1), the layer only clamps.
             let (lo, hi) = (lo as i8, hi as i8);
             for (o, &x) in out.iter_mut().zip(row) {
-                *o = x.clamp(lo, hi);
+                *o = x.max(lo).min(hi);
             }
         } else if out.len() > 256 {
             // A long row: the function of 256 possible inputs, tabulated once.

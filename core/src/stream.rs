@@ -42,10 +42,20 @@
 //! ```text
 //! M       = max over t in 0..k-1 of  t*d + floor(((k-1-t)*d - 1) / s) * s
 //! g       = gcd(s, d)
-//! ring_i  = min(M/g + 1, floor((H-2)/g) + 1) rows    (0 if k == 1 or H == 1)
+//! ring_i  = min(M/g + 1, floor((H-2)/g) + 1) rows    (0 if k == 1 or H == 1,
+//!           or for a max-pool with k == s: see below)
 //! bytes_i = ring_i * input_row + output_row
 //! arena   = sum of bytes_i over all layers           (Model::stream_arena_len)
 //! ```
+//!
+//! A reduction ([`Layer::is_reduction`]: a mean over height and width, a dense
+//! layer over the whole tensor) keeps no rows: each input row is added to its
+//! int32 accumulators as it arrives (per-channel sums, per-output partial dot
+//! products) and its one output row is computed when the last input row has
+//! been added, so its `bytes_i = 4 * accumulators + output_row`. A whole
+//! classifier (convolutions, pools, a flatten into a dense layer or a global
+//! average pool, a softmax) therefore streams in rows-sized memory and its class
+//! scores come out of the push of the last camera line.
 //!
 //! Why: while the next output `o` waits for its last tap, every row still kept is
 //! a tap of an output `>= o` that has arrived, so it lies at `a + j*s + t*d` with
@@ -65,8 +75,13 @@
 //! can be sparser than any modular ring (e.g. `k = 2, d = 3, s = 2`: 2 live rows,
 //! a ring of 3); only a tagged slot map would do better.
 //!
+//! A max-pool whose window height equals its stride (every 2x2/2 pool) keeps
+//! no ring at all: each input row belongs to one output row's window, so the
+//! stage folds it into its output row as it comes (a running maximum, replaced
+//! at the window's first row) and passes the row on, clamped, after the last.
+//!
 //! The reference chain N3 (240x320x1, three conv3x3+ReLU / maxpool2 pairs) needs
-//! 24 960 bytes.
+//! 17 280 bytes (24 960 with a ring in front of each pool).
 //!
 //! # Examples
 //!
@@ -237,21 +252,28 @@ const fn gcd(mut a: usize, mut b: usize) -> usize {
 }
 
 impl Model<'_> {
-    /// Ring rows stage `i` keeps (see [`ring_rows`]); `None` if there is no layer `i`.
+    /// Ring rows stage `i` keeps (see [`ring_rows`]; none for a reduction);
+    /// `None` if there is no layer `i`.
     pub fn stream_ring_rows(&self, i: usize) -> Option<usize> {
         let layer = self.layers().get(i)?;
         let input = self.shape(i)?;
+        if runs(layer) {
+            return Some(0);
+        }
         Some(ring_rows(layer.vertical().0, input.height))
     }
 
     /// Arena bytes stage `i` of a [`Pipeline`] uses: its ring rows times its input
-    /// row, plus one output row. `None` if there is no layer `i`.
+    /// row (4 bytes per int32 accumulator for a reduction), plus one output row.
+    /// `None` if there is no layer `i`.
     pub fn stream_layer_len(&self, i: usize) -> Option<usize> {
         let rows = self.stream_ring_rows(i)?;
         let input = self.shape(i)?;
         let output = self.shape(i + 1)?;
+        let acc = self.layers().get(i)?.accumulators(input).saturating_mul(4);
         Some(
             rows.saturating_mul(input.row_len())
+                .saturating_add(acc)
                 .saturating_add(output.row_len()),
         )
     }
@@ -268,14 +290,20 @@ impl Model<'_> {
     ///     activation: Activation::None,
     /// });
     /// let model = Model::new(Shape::new(240, 320, 8), q, &[pool], Rounding::Double).unwrap();
-    /// // One input row (320 * 8) in the ring, one output row (160 * 8).
-    /// assert_eq!(model.stream_arena_len(), 320 * 8 + 160 * 8);
+    /// // No ring: one output row (160 * 8) holding the running maximum.
+    /// assert_eq!(model.stream_arena_len(), 160 * 8);
     /// ```
     pub fn stream_arena_len(&self) -> usize {
         (0..self.layers().len())
             .map(|i| self.stream_layer_len(i).unwrap_or(usize::MAX))
             .fold(0usize, usize::saturating_add)
     }
+}
+
+/// True for a max-pool whose windows do not overlap vertically: its stage keeps
+/// a running maximum in its output row and no ring ([`crate::MaxPool2d::runs`]).
+fn runs(layer: &Layer<'_>) -> bool {
+    matches!(layer, Layer::MaxPool(p) if p.runs())
 }
 
 /// Per-stage bookkeeping (the rows themselves live in the arena).
@@ -295,6 +323,8 @@ struct Stage {
     step: usize,
     /// Bytes of one output row.
     out_len: usize,
+    /// Bytes of the int32 accumulators of a reduction (0: a windowed layer).
+    acc_len: usize,
     /// Input rows received in this frame.
     received: usize,
     /// Next output row to compute.
@@ -316,7 +346,7 @@ impl Stage {
 
     /// Whether input row `y` is a tap of an output not computed yet.
     fn needed_later(&self, y: usize) -> bool {
-        let (s, d) = (self.axis.stride, self.axis.dilation);
+        let (s, d) = (self.axis.stride.max(1), self.axis.dilation);
         (0..self.axis.kernel).any(|t| {
             let base = (y + self.pad) as isize - (t * d) as isize;
             if base < 0 || !(base as usize).is_multiple_of(s) {
@@ -357,7 +387,7 @@ impl Rows for RingRows<'_> {
         if self.slots == 0 {
             return None;
         }
-        let start = ((y / self.step) % self.slots) * self.row_len;
+        let start = ((y / self.step.max(1)) % self.slots) * self.row_len;
         self.ring.get(start..start + self.row_len)
     }
 }
@@ -418,20 +448,19 @@ impl<'p, 'a> Pipeline<'p, 'a> {
     ///     activation: Activation::None,
     /// });
     /// let model = Model::new(Shape::new(4, 4, 1), q, &[pool], Rounding::Double).unwrap();
-    /// let mut small = [0i8; 5];
+    /// // Two output values, the running maximum of each window: no ring.
+    /// let mut small = [0i8; 1];
     /// assert_eq!(
     ///     Pipeline::new(&model, &mut small).unwrap_err(),
-    ///     Error::ArenaTooSmall { needed: 6, found: 5 }
+    ///     Error::ArenaTooSmall { needed: 2, found: 1 }
     /// );
     /// ```
     pub fn new(model: &'p Model<'a>, arena: &'p mut [i8]) -> Result<Self, Error> {
         let needed = model.stream_arena_len();
-        if arena.len() < needed {
-            return Err(Error::ArenaTooSmall {
-                needed,
-                found: arena.len(),
-            });
-        }
+        let found = arena.len();
+        let arena = arena
+            .get_mut(..needed)
+            .ok_or(Error::ArenaTooSmall { needed, found })?;
         let mut stages = heapless::Vec::new();
         for (i, layer) in model.layers().iter().enumerate() {
             let input = model.shape(i).unwrap_or_default();
@@ -442,9 +471,10 @@ impl<'p, 'a> Pipeline<'p, 'a> {
                 pad: axis.pad_before(input.height, padding),
                 input,
                 out_height: output.height,
-                slots: ring_rows(axis, input.height),
+                slots: model.stream_ring_rows(i).unwrap_or(0),
                 step: gcd(axis.stride, axis.dilation),
                 out_len: output.row_len(),
+                acc_len: layer.accumulators(input) * 4,
                 received: 0,
                 next_out: 0,
             };
@@ -453,7 +483,7 @@ impl<'p, 'a> Pipeline<'p, 'a> {
         }
         Ok(Self {
             model,
-            arena: &mut arena[..needed],
+            arena,
             stages,
             pushed: 0,
             state: State::Running,
@@ -565,7 +595,7 @@ impl<'p, 'a> Pipeline<'p, 'a> {
 /// Hands input row `newest` (or, with `None`, nothing: a poll for outputs that
 /// need no row) to the first of `stages`, computing and passing on every output
 /// it completes. `arena` starts at the first stage's ring; the stages' regions
-/// follow each other as `ring, output row`.
+/// follow each other as `ring, accumulators, output row`.
 fn feed<S: Sink + ?Sized>(
     stages: &mut [Stage],
     layers: &[Layer<'_>],
@@ -581,7 +611,39 @@ fn feed<S: Sink + ?Sized>(
         return Ok(());
     };
     let (ring, rest) = arena.split_at_mut(stage.ring_len());
+    let (acc, rest) = rest.split_at_mut(stage.acc_len);
     let (out, rest) = rest.split_at_mut(stage.out_len);
+    if layer.is_reduction() {
+        // Sums, not rows: the one output row comes with the last input row.
+        let Some((y, row)) = newest else {
+            return feed(later, later_layers, rounding, None, rest, sink);
+        };
+        stage.received = y + 1;
+        layer.accumulate(stage.input, y, row, acc, rounding);
+        if stage.received == stage.input.height && stage.next_out == 0 {
+            layer.finish(stage.input, acc, out, rounding);
+            stage.next_out = 1;
+            if later.is_empty() {
+                sink.row(0, out)?;
+            } else {
+                feed(later, later_layers, rounding, Some((0, &*out)), rest, sink)?;
+            }
+        }
+        return Ok(());
+    }
+    if let (Layer::MaxPool(pool), true) = (layer, runs(layer)) {
+        return feed_running(
+            stage,
+            later,
+            pool,
+            later_layers,
+            rounding,
+            newest,
+            out,
+            rest,
+            sink,
+        );
+    }
     if let Some((y, _)) = newest {
         stage.received = y + 1;
     }
@@ -607,11 +669,53 @@ fn feed<S: Sink + ?Sized>(
         Some((y, row)) => {
             if stage.slots > 0 && stage.needed_later(y) {
                 let n = row.len();
-                let start = ((y / stage.step) % stage.slots) * n;
-                ring[start..start + n].copy_from_slice(row);
+                let start = ((y / stage.step.max(1)) % stage.slots) * n;
+                // In bounds by construction (the ring is `slots` rows of `n`).
+                if let Some(slot) = ring.get_mut(start..start + n) {
+                    slot.copy_from_slice(row);
+                }
             }
         }
         None => feed(later, later_layers, rounding, None, rest, sink)?,
+    }
+    Ok(())
+}
+
+/// [`feed`] for a running max-pool stage ([`runs`]): input row `y` belongs to
+/// output `o = (y + pad) / stride` alone; it is folded into the output row
+/// (replacing it at the window's first row inside the image), and the row goes
+/// on, clamped, once its window's last row inside the image has come.
+#[allow(clippy::too_many_arguments)]
+fn feed_running<S: Sink + ?Sized>(
+    stage: &mut Stage,
+    later: &mut [Stage],
+    pool: &crate::MaxPool2d,
+    later_layers: &[Layer<'_>],
+    rounding: Exec,
+    newest: Option<(usize, &[i8])>,
+    out: &mut [i8],
+    rest: &mut [i8],
+    sink: &mut S,
+) -> Result<(), S::Error> {
+    let Some((y, row)) = newest else {
+        return feed(later, later_layers, rounding, None, rest, sink);
+    };
+    stage.received = y + 1;
+    let s = stage.axis.stride;
+    let o = (y + stage.pad) / s;
+    if o >= stage.out_height {
+        return Ok(()); // below the last window (VALID)
+    }
+    let first = y == 0 || (y + stage.pad).is_multiple_of(s);
+    pool.fold_row(row, stage.input, out, first, rounding);
+    if stage.ready_after(o) <= stage.received {
+        pool.clamp_row(out);
+        stage.next_out = o + 1;
+        if later.is_empty() {
+            sink.row(o, out)?;
+        } else {
+            feed(later, later_layers, rounding, Some((o, &*out)), rest, sink)?;
+        }
     }
     Ok(())
 }

@@ -146,16 +146,32 @@ impl Buffers {
         }
     }
 
+    /// Makes the storage serve `w` (its contents are left as they are: call
+    /// [`Workload::generate`] next). Storage in a `static` is reused this way.
+    pub fn select(&mut self, w: Workload) {
+        self.workload = w;
+    }
+
+    /// The workload the storage serves.
+    pub fn workload(&self) -> Workload {
+        self.workload
+    }
+
     /// The parts `w` uses, mutable.
     pub fn as_mut(&mut self) -> DataMut<'_> {
         let w = self.workload;
         let co = w.out_channels();
+        // Every workload fits the MAX_ sizes (tested), so no slice comes out
+        // empty; if one did, the checksums would say so.
         DataMut {
-            input: &mut self.input[..w.input_shape().len()],
-            weights: &mut self.weights[..w.weight_count()],
-            bias: &mut self.bias[..co],
-            multipliers: &mut self.multipliers[..co],
-            shifts: &mut self.shifts[..co],
+            input: self
+                .input
+                .get_mut(..w.input_shape().len())
+                .unwrap_or_default(),
+            weights: self.weights.get_mut(..w.weight_count()).unwrap_or_default(),
+            bias: self.bias.get_mut(..co).unwrap_or_default(),
+            multipliers: self.multipliers.get_mut(..co).unwrap_or_default(),
+            shifts: self.shifts.get_mut(..co).unwrap_or_default(),
         }
     }
 
@@ -164,11 +180,11 @@ impl Buffers {
         let w = self.workload;
         let co = w.out_channels();
         Data {
-            input: &self.input[..w.input_shape().len()],
-            weights: &self.weights[..w.weight_count()],
-            bias: &self.bias[..co],
-            multipliers: &self.multipliers[..co],
-            shifts: &self.shifts[..co],
+            input: self.input.get(..w.input_shape().len()).unwrap_or_default(),
+            weights: self.weights.get(..w.weight_count()).unwrap_or_default(),
+            bias: self.bias.get(..co).unwrap_or_default(),
+            multipliers: self.multipliers.get(..co).unwrap_or_default(),
+            shifts: self.shifts.get(..co).unwrap_or_default(),
         }
     }
 }
@@ -176,6 +192,13 @@ impl Buffers {
 impl Workload {
     /// Every workload.
     pub const ALL: [Workload; 3] = [Workload::W1, Workload::W2, Workload::W3];
+
+    /// The workload called `name` (`W1`, `W2`, `W3`, case-insensitive).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|w| w.name().eq_ignore_ascii_case(name))
+    }
 
     /// `W1`, `W2` or `W3`.
     pub const fn name(self) -> &'static str {
@@ -370,6 +393,24 @@ mod tests {
             .unwrap();
             assert_eq!(digest(&pool), w.pool_digest(), "{} pool", w.name());
             assert_eq!(model.output_shape(), w.pool_shape());
+        }
+    }
+
+    #[test]
+    fn the_cortex_m4_kernels_give_the_cmsis_nn_checksums() {
+        for w in Workload::ALL {
+            let mut b = Buffers::new(w);
+            w.generate(&mut b.as_mut());
+            let data = b.as_ref();
+            let layers = w.layers(&data).unwrap();
+            let exec = crate::exec::Exec::new(Rounding::Double, crate::exec::Kernels::DSP);
+            let mut conv = vec![0i8; w.conv_shape().len()];
+            frame::run_layer_with(&layers[0], exec, data.input, w.input_shape(), &mut conv)
+                .unwrap();
+            let mut pool = vec![0i8; w.pool_shape().len()];
+            frame::run_layer_with(&layers[1], exec, &conv, w.conv_shape(), &mut pool).unwrap();
+            assert_eq!(digest(&conv), w.conv_digest(), "{} conv", w.name());
+            assert_eq!(digest(&pool), w.pool_digest(), "{} pool", w.name());
         }
     }
 

@@ -276,3 +276,157 @@ fn exec_carries_the_model_kernels() {
         );
     }
 }
+
+/// A layer the Cortex-M4 kernels specialise: 3x3 stride-1 convolutions (one
+/// input channel: the two-outputs-per-word kernel; several: the window
+/// kernel) and 2x2 stride-2 max-pools, with full-range weights and inputs.
+#[derive(Debug, Clone)]
+struct Special {
+    conv: bool,
+    h: usize,
+    w: usize,
+    ci: usize,
+    co: usize,
+    same: bool,
+    zp_in: i32,
+    zp_out: i32,
+    act: u8,
+    shift: i32,
+    seed: Vec<i8>,
+}
+
+fn special() -> impl Strategy<Value = Special> {
+    (
+        (any::<bool>(), 1usize..12, 1usize..40),
+        (
+            prop_oneof![
+                Just(1usize),
+                Just(3),
+                Just(4),
+                Just(8),
+                Just(16),
+                1usize..20
+            ],
+            prop_oneof![Just(1usize), Just(8), Just(16), 1usize..40],
+        ),
+        (any::<bool>(), -128i32..128, -128i32..128, 0u8..4, -14i32..3),
+        prop::collection::vec(any::<i8>(), 64..256),
+    )
+        .prop_map(
+            |((conv, h, w), (ci, co), (same, zp_in, zp_out, act, shift), seed)| Special {
+                conv,
+                h,
+                w,
+                ci,
+                co,
+                same,
+                zp_in,
+                zp_out,
+                act,
+                shift,
+                seed,
+            },
+        )
+}
+
+fn check_special(c: &Special) -> Result<(), TestCaseError> {
+    let q_in = Quant::new(0.02, c.zp_in);
+    let q_out = Quant::new(0.05, c.zp_out);
+    let padding = if c.same {
+        Padding::Same
+    } else {
+        Padding::Valid
+    };
+    let input_shape = Shape::new(c.h, c.w, c.ci);
+    let input = fill(&c.seed, input_shape.len(), 1);
+    let weights: Vec<i8> = fill(&c.seed, c.co * 9 * c.ci, 2)
+        .iter()
+        .map(|&w| w.max(-127))
+        .collect();
+    let bias: Vec<i32> = fill(&c.seed, c.co, 3)
+        .iter()
+        .map(|&b| b as i32 * 301)
+        .collect();
+    let mults: Vec<i32> = (0..c.co as i32)
+        .map(|i| 0x4000_0000 + i * 0x0123_4567 % 0x3fff_ffff)
+        .collect();
+    let shifts: Vec<i32> = (0..c.co as i32).map(|i| c.shift - i % 3).collect();
+    let layer = if c.conv {
+        Layer::Conv2d(Conv2d {
+            in_channels: c.ci,
+            out_channels: c.co,
+            window: Window::square(3, 1, padding),
+            weights: &weights,
+            layout: WeightLayout::Ohwi,
+            bias: Some(Values::Slice(&bias)),
+            requant: Requantization::Fixed {
+                multipliers: Values::Slice(&mults),
+                shifts: Values::Slice(&shifts),
+            },
+            input: q_in,
+            output: q_out,
+            activation: activation(c.act),
+        })
+    } else {
+        Layer::MaxPool(MaxPool2d {
+            window: Window::square(2, 2, padding),
+            quant: q_in,
+            activation: activation(c.act % 2),
+        })
+    };
+    for rounding in [Rounding::Double, Rounding::Single] {
+        let Ok(model) = Model::new(input_shape, q_in, &[layer], rounding) else {
+            return Ok(());
+        };
+        let (frame, stream) = run(&model, &input, Kernels::PORTABLE);
+        let (f2, s2) = run(&model, &input, Kernels::DSP);
+        prop_assert_eq!(&f2, &frame, "dsp frame");
+        prop_assert_eq!(&s2, &stream, "dsp stream");
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1500))]
+    #[test]
+    fn the_cortex_m4_kernels_give_the_portable_bytes_where_they_specialise(c in special()) {
+        check_special(&c)?;
+    }
+}
+
+/// The pools the engines meet most (2x2 and 3x3, strides 1 and 2, both
+/// paddings, even and odd widths) over every channel count a vector path
+/// specializes, which random cases reach too rarely.
+#[test]
+fn common_pools_give_the_portable_bytes() {
+    let seed: Vec<i8> = (0..97).map(|i| (i * 37 % 256) as u8 as i8).collect();
+    for ci in [1, 2, 3, 4, 8, 16, 32, 64] {
+        for (k, s) in [(2, 2), (3, 2), (2, 1), (3, 1)] {
+            for same in [false, true] {
+                for w in [1, 7, 40, 41] {
+                    let case = Case {
+                        kind: 2,
+                        h: 5,
+                        w,
+                        ci,
+                        co: 1,
+                        kh: k,
+                        kw: k,
+                        stride: (s, s),
+                        dilation: (1, 1),
+                        same,
+                        hwio: false,
+                        single: false,
+                        act: (w % 4) as u8,
+                        zp_in: -3,
+                        zp_out: 0,
+                        per_channel: false,
+                        fixed: false,
+                        seed: seed.clone(),
+                    };
+                    check(&case).unwrap_or_else(|e| panic!("{case:?}: {e}"));
+                }
+            }
+        }
+    }
+}

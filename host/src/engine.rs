@@ -261,8 +261,10 @@ pub fn run_stream(model: &Model<'_>, input: &Tensor<i8>) -> Result<Tensor<i8>> {
     Tensor::new(shape, out)
 }
 
-/// The environment variable that forces a kernel set (`portable`, `avx2`): for
-/// tests and benchmarks. Unset, the best set the CPU supports is used.
+/// The environment variable that forces a kernel set (`portable`, `avx2`,
+/// `avx512`, `dsp`): for tests and benchmarks. Unset, the best set the CPU
+/// supports is used (never `dsp` off Arm: there it is the Cortex-M4
+/// algorithm in plain Rust, for testing, not a speed-up).
 pub const KERNELS_VAR: &str = "SCANLINE_KERNELS";
 
 /// The kernel sets this CPU can run, portable first.
@@ -283,6 +285,7 @@ pub fn available_kernels() -> Vec<Kernels> {
 pub fn kernels_for(isa: Isa) -> Option<Kernels> {
     match isa {
         Isa::Portable => Some(Kernels::PORTABLE),
+        Isa::Dsp => Some(Kernels::DSP),
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2 if std::arch::is_x86_feature_detected!("avx2") => {
             // SAFETY: the CPU was just seen to support AVX2.
@@ -290,12 +293,38 @@ pub fn kernels_for(isa: Isa) -> Option<Kernels> {
             let kernels = unsafe { Kernels::assume(Isa::Avx2) };
             Some(kernels)
         }
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("avx512bw")
+                && std::arch::is_x86_feature_detected!("avx512vnni") =>
+        {
+            // SAFETY: the CPU was just seen to support AVX2 and AVX-512 F, BW
+            // and VNNI.
+            #[allow(unsafe_code)]
+            let kernels = unsafe { Kernels::assume(Isa::Avx512) };
+            Some(kernels)
+        }
         _ => None,
     }
 }
 
+/// Whether `kernels` are a speed-up on this build: every set but the
+/// Cortex-M4 one, which runs everywhere (its primitives are plain Rust off
+/// Arm, so the host can test it) but is fast only on Arm.
+///
+/// ```
+/// use scanline::exec::Kernels;
+/// assert!(scanline_host::engine::is_native(Kernels::PORTABLE));
+/// assert_eq!(scanline_host::engine::is_native(Kernels::DSP), cfg!(target_arch = "arm"));
+/// ```
+pub fn is_native(kernels: Kernels) -> bool {
+    kernels.isa() != Isa::Dsp || cfg!(target_arch = "arm")
+}
+
 /// The kernel set to run with: the one [`KERNELS_VAR`] names, else the fastest
-/// this CPU supports.
+/// this CPU supports (the last native one of [`available_kernels`]).
 ///
 /// # Errors
 ///
@@ -318,6 +347,9 @@ pub fn default_kernels() -> Result<Kernels> {
                 ))
             })
         }
-        Err(_) => Ok(*available_kernels().last().unwrap_or(&Kernels::PORTABLE)),
+        Err(_) => Ok(available_kernels()
+            .into_iter()
+            .rfind(|&k| is_native(k))
+            .unwrap_or(Kernels::PORTABLE)),
     }
 }

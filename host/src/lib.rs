@@ -1,6 +1,7 @@
 //! scanline-host: the host side of scanline — images, .npy files, the f32 reference
 //! and the `scanline` command line.
 
+pub mod classifier;
 pub mod cli;
 pub mod colour;
 pub mod command;

@@ -10,6 +10,7 @@ mod bless;
 mod fuzz;
 mod man;
 mod miri;
+mod panics;
 mod qemu;
 mod stage;
 mod test;
@@ -34,14 +35,16 @@ tasks:
                         --bless: the tests rewrite every golden file whose output
                         changed (tests/fixtures/golden) instead of failing, and the
                         run lists the files it rewrote: review and commit them.
-  bench [--quick] [--host] [--criterion [-- ARGS...]]
+  bench [--quick] [--host] [--m4] [--criterion [-- ARGS...]]
                         the benchmark tables, printed and written under
                         target/bench/: the host side by side with TensorFlow Lite
                         (XNNPACK, built-ins, reference) and OpenCV, measured in the
                         same run (a Python venv under target/bench-venv is created
-                        for them; if that fails, scanline's half still prints).
-                        --quick: short timing budgets. --criterion: the criterion
-                        benchmarks of the engines instead.
+                        for them; if that fails, scanline's half still prints);
+                        and the Cortex-M4 firmware in QEMU against CMSIS-NN (W1-W3,
+                        N3 and the edge model at QVGA, flash and RAM).
+                        --host / --m4: one section only. --quick: short timing
+                        budgets. --criterion: the criterion benchmarks instead.
   qemu [OPTIONS]        the firmware in QEMU (mps2-an386, Cortex-M4F) on a model and
                         an input, with `scanline run`'s contract; prints the per-frame
                         report (instructions, worst push_row, RAM) and compares with
@@ -56,6 +59,13 @@ tasks:
   miri                  the core's unit and integration tests under Miri (nightly;
                         the component is added if missing), property tests cut to
                         PROPTEST_CASES=4
+  panics [--sites] [--max N]
+                        builds the board binary (release) and counts the panic call
+                        sites its frame loop links (`cargo xtask panics --help`)
+  soak [--frames N] [--seed S]
+                        N frames (default 1000) in QEMU with camera faults injected at
+                        seeded random lines: frames done, dropped and why, digest
+                        mismatches (must be 0), stack high-water every 100 frames
   help                  this text
 ";
 
@@ -76,6 +86,8 @@ fn main() -> ExitCode {
         Some("man") => man::run(&args[1..]),
         Some("fuzz") => fuzz::run(&args[1..]),
         Some("miri") => miri::run(&args[1..]),
+        Some("panics") => panics::run(&args[1..]),
+        Some("soak") => qemu::soak_task(&args[1..]),
         Some(other) => {
             eprint!("xtask: unknown task `{other}`\n\n{USAGE}");
             ExitCode::from(2)

@@ -249,8 +249,11 @@ pub fn run(args: &[String]) -> ExitCode {
     if has_firmware {
         if no_rustup {
             stages.not_run("firmware qemu", "stopped: rustup is missing");
+            stages.not_run("firmware soak", "stopped: rustup is missing");
         } else {
             stages.stage("firmware qemu", || crate::qemu::test_stage(options.install));
+            // 100 frames of 24x32 (small, to stay fast) with seeded faults.
+            stages.stage("firmware soak", || crate::qemu::soak_stage(options.install));
         }
     } else {
         stages.not_run(
@@ -376,19 +379,21 @@ pub enum QemuAction {
 /// Which kernel sets the tests exercise on this CPU (each test that runs a model
 /// runs it once per set the CPU supports, against the portable kernels).
 fn kernel_sets() -> String {
-    let mut have = vec!["portable"];
-    let mut lack = Vec::new();
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        have.push("avx2");
-    } else {
-        lack.push("avx2 (this CPU has no AVX2)");
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    lack.push("avx2 (not an x86-64 build)");
+    let have: Vec<&str> = scanline_host::engine::available_kernels()
+        .iter()
+        .map(|k| k.isa().name())
+        .collect();
+    let lack: Vec<&str> = scanline::exec::Isa::ALL
+        .iter()
+        .map(|i| i.name())
+        .filter(|n| !have.contains(n))
+        .collect();
     let mut text = format!("kernel sets tested: {}", have.join(", "));
     if !lack.is_empty() {
-        text.push_str(&format!("; not tested here: {}", lack.join(", ")));
+        text.push_str(&format!(
+            "; not tested here (this CPU lacks them): {}",
+            lack.join(", ")
+        ));
     }
     text
 }

@@ -3,10 +3,15 @@
 //! where auto-vectorization does not reach. Same bytes as the portable kernels:
 //! every product is exact in 32 bits and requantization is integer arithmetic.
 //!
-//! The only way in is [`Avx2::of`], which needs [`Kernels`] for [`Isa::Avx2`];
+//! The only way in is [`Avx2::of`], which needs [`Kernels`] for [`Isa::Avx2`]
+//! (or [`Isa::Avx512`], which includes AVX2);
 //! building those is `unsafe` ([`Kernels::assume`]) and promises the CPU has AVX2,
 //! which is the safety argument of every call below.
 #![allow(unsafe_code)]
+#![allow(
+    clippy::indexing_slicing,
+    reason = "measured x86 SIMD kernels: every index is bounded by the validated shapes (see each SAFETY note); checked forms cost in the inner loops"
+)]
 
 mod conv;
 mod depthwise;
@@ -27,7 +32,9 @@ impl Avx2 {
     /// The AVX2 kernels, if `kernels` chose them.
     #[inline]
     pub(crate) fn of(kernels: Kernels) -> Option<Self> {
-        (kernels.isa() == Isa::Avx2).then_some(Avx2(()))
+        // The AVX-512 set promises AVX2 too, and runs these kernels where its
+        // own do not apply.
+        matches!(kernels.isa(), Isa::Avx2 | Isa::Avx512).then_some(Avx2(()))
     }
 
     /// [`Conv2d::compute_row`] for AVX2.

@@ -367,5 +367,17 @@ pub fn fast_kernels() -> Vec<scanline::exec::Kernels> {
         #[allow(unsafe_code)]
         sets.push(unsafe { scanline::exec::Kernels::assume(scanline::exec::Isa::Avx2) });
     }
+    // The Cortex-M4 kernels run everywhere: their primitives are plain Rust off Arm.
+    sets.push(scanline::exec::Kernels::DSP);
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2")
+        && std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx512bw")
+        && std::arch::is_x86_feature_detected!("avx512vnni")
+    {
+        // SAFETY: the CPU was just seen to support AVX2 and AVX-512 F, BW and VNNI.
+        #[allow(unsafe_code)]
+        sets.push(unsafe { scanline::exec::Kernels::assume(scanline::exec::Isa::Avx512) });
+    }
     sets
 }

@@ -24,6 +24,7 @@ impl ::defmt::Format for ModelSpec<'_> {
             ModelSpec::Edges { channels, pool } => {
                 ::defmt::write!(f, "edges/{=u8}/{=u8}", channels, pool)
             }
+            ModelSpec::Workload(w) => ::defmt::write!(f, "workload/{=str}", w.name()),
         }
     }
 }

@@ -17,6 +17,7 @@
 mod clock;
 mod file;
 mod run;
+mod workload;
 
 use cortex_m_rt::{ExceptionFrame, entry, exception};
 use defmt_semihosting as _;

@@ -1,9 +1,11 @@
 //! Bench: `cargo xtask bench` — the benchmark sections, each printed as a table
 //! and written as markdown under `target/bench/`: the host side by side with
-//! TensorFlow Lite and OpenCV ([`host`]), and the criterion benchmarks of the
-//! engines (`--criterion`).
+//! TensorFlow Lite and OpenCV ([`host`]), the Cortex-M4 firmware in QEMU
+//! against CMSIS-NN ([`m4`]), and the criterion benchmarks of the engines
+//! (`--criterion`).
 
 mod host;
+mod m4;
 
 use std::process::{Command, ExitCode};
 
@@ -16,6 +18,8 @@ pub struct Options {
     pub quick: bool,
     /// Run only the host section.
     pub host: bool,
+    /// Run only the Cortex-M4 section.
+    pub m4: bool,
     /// Run criterion instead, with these arguments.
     pub criterion: Option<Vec<String>>,
 }
@@ -27,12 +31,13 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
         match arg.as_str() {
             "--quick" => options.quick = true,
             "--host" => options.host = true,
+            "--m4" => options.m4 = true,
             "--criterion" => {
                 options.criterion = Some(it.by_ref().skip_while(|a| *a == "--").cloned().collect());
             }
             other => {
                 return Err(format!(
-                    "unknown option `{other}` (options: --quick, --host, --criterion [-- ARGS...])"
+                    "unknown option `{other}` (options: --quick, --host, --m4, --criterion [-- ARGS...])"
                 ));
             }
         }
@@ -64,12 +69,25 @@ pub fn run(args: &[String]) -> ExitCode {
             }
         };
     }
+    // Neither flag: both sections.
+    let both = !options.host && !options.m4;
     let mut failed = false;
-    match host::run(&options) {
-        Ok(table) => println!("{table}"),
-        Err(e) => {
-            eprintln!("xtask bench: host: {e}");
-            failed = true;
+    if options.host || both {
+        match host::run(&options) {
+            Ok(table) => println!("{table}"),
+            Err(e) => {
+                eprintln!("xtask bench: host: {e}");
+                failed = true;
+            }
+        }
+    }
+    if options.m4 || both {
+        match m4::run() {
+            Ok(table) => println!("{table}"),
+            Err(e) => {
+                eprintln!("xtask bench: cortex-m4: {e}");
+                failed = true;
+            }
         }
     }
     if failed {
@@ -91,12 +109,13 @@ mod tests {
     fn options() {
         assert_eq!(parse_args(&[]).unwrap(), Options::default());
         let o = parse_args(&args(&["--quick", "--host"])).unwrap();
-        assert!(o.quick && o.host && o.criterion.is_none());
+        assert!(o.quick && o.host && !o.m4 && o.criterion.is_none());
+        assert!(parse_args(&args(&["--m4"])).unwrap().m4);
         let o = parse_args(&args(&["--criterion", "--", "N3"])).unwrap();
         assert_eq!(o.criterion, Some(args(&["N3"])));
         assert_eq!(
             parse_args(&args(&["--fast"])).unwrap_err(),
-            "unknown option `--fast` (options: --quick, --host, --criterion [-- ARGS...])"
+            "unknown option `--fast` (options: --quick, --host, --m4, --criterion [-- ARGS...])"
         );
     }
 }

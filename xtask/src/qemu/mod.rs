@@ -23,14 +23,16 @@ use crate::project_root;
 use crate::stage;
 
 mod boot;
-mod host;
+pub(crate) mod host;
 mod job;
 mod report;
+mod soak;
 mod test_stage;
 
 pub use boot::*;
 pub use job::*;
 pub use report::*;
+pub use soak::*;
 pub use test_stage::*;
 
 /// Seconds a QEMU boot may take before it counts as a hang.

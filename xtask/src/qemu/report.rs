@@ -64,7 +64,7 @@ pub fn report(boot: &Boot, captures: &[Capture]) -> String {
 }
 
 /// The value of `key=` in a log line ("" if absent).
-pub(super) fn field_text(line: &str, key: &str) -> String {
+pub(crate) fn field_text(line: &str, key: &str) -> String {
     line.split_whitespace()
         .find_map(|w| w.strip_prefix(key).and_then(|r| r.strip_prefix('=')))
         .unwrap_or("")
