@@ -115,7 +115,9 @@ impl Dense<'_> {
     pub fn finish(&self, o: usize, sum: i32, rounding: Rounding) -> i8 {
         let ch = self.channel_requant(o, rounding);
         let (lo, hi) = self.activation.bounds(self.output);
-        let v = ch.mult.apply(sum.wrapping_add(ch.bias), rounding) + self.output.zero_point;
+        let v = ch
+            .mult
+            .apply_offset(sum.wrapping_add(ch.bias), rounding, self.output.zero_point);
         crate::quant::clamp_i8(v, lo, hi)
     }
 }

@@ -231,7 +231,9 @@ impl Requant {
         } else {
             self.slow(acc)
         };
-        clamp_i8(v + self.zp, self.lo, self.hi)
+        // The output zero point is added in wrapping int32, as TFLite and the
+        // other kernel sets do (`Multiplier::apply_offset`).
+        clamp_i8(v.wrapping_add(self.zp), self.lo, self.hi)
     }
 
     /// The general requantization, out of the hot loops' way.
