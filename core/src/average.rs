@@ -56,6 +56,10 @@ impl AvgPool2d {
     }
 
     /// Computes output row `oy` into `out`; see [`crate::Conv2d::compute_row`].
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "hot kernel like max-pooling's: indices bounded by the validated shapes"
+    )]
     pub fn compute_row<R: Rows + ?Sized>(
         &self,
         rows: &R,

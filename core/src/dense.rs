@@ -89,7 +89,9 @@ impl Dense<'_> {
         }
         let d = self.in_features;
         self.channels().validate(|o| {
-            self.weights[o * d..(o + 1) * d]
+            self.weights
+                .get(o * d..(o + 1) * d)
+                .unwrap_or(&[])
                 .iter()
                 .map(|&w| (w as i64).abs())
                 .sum()
@@ -104,9 +106,9 @@ impl Dense<'_> {
         let n = input.row_len();
         let start = o * self.in_features + y * n;
         let zp = self.input.zero_point;
-        self.weights[start..start + n]
-            .iter()
-            .zip(&row[..n])
+        let w = self.weights.get(start..start + n).unwrap_or(&[]);
+        w.iter()
+            .zip(row)
             .map(|(&w, &x)| w as i32 * (x as i32 - zp))
             .sum()
     }

@@ -198,7 +198,7 @@ impl Layer<'_> {
             Layer::Mean(_) | Layer::Dense(_) => {
                 // The one output row: every input row's share, summed.
                 let n = self.output_row_len(input);
-                for (o, v) in out[..n].iter_mut().enumerate() {
+                for (o, v) in out.iter_mut().take(n).enumerate() {
                     let mut sum = 0i32;
                     for y in 0..input.height {
                         if let Some(row) = rows.row(y as isize) {
@@ -247,10 +247,9 @@ impl Layer<'_> {
     pub fn accumulate(&self, input: Shape, y: usize, row: &[i8], acc: &mut [i8], _exec: Exec) {
         for (o, slot) in acc.chunks_exact_mut(4).enumerate() {
             let bytes: &mut [u8] = bytemuck::cast_slice_mut(slot);
-            let before = if y == 0 {
-                0
-            } else {
-                i32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
+            let before = match <[u8; 4]>::try_from(&*bytes) {
+                Ok(b) if y > 0 => i32::from_le_bytes(b),
+                _ => 0,
             };
             let sum = before.wrapping_add(self.partial(input, y, row, o));
             bytes.copy_from_slice(&sum.to_le_bytes());
@@ -261,7 +260,7 @@ impl Layer<'_> {
     pub fn finish(&self, input: Shape, acc: &[i8], out: &mut [i8], exec: Exec) {
         for (o, (slot, v)) in acc.chunks_exact(4).zip(out.iter_mut()).enumerate() {
             let b: &[u8] = bytemuck::cast_slice(slot);
-            let sum = i32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+            let sum = <[u8; 4]>::try_from(b).map_or(0, i32::from_le_bytes);
             *v = self.finish_one(input, o, sum, exec);
         }
     }

@@ -74,7 +74,8 @@ impl Mean {
     /// channel's accumulator).
     #[inline]
     pub fn partial(&self, input: Shape, row: &[i8], c: usize) -> i32 {
-        row[c..input.row_len()]
+        row.get(c..input.row_len())
+            .unwrap_or(&[])
             .iter()
             .step_by(input.channels)
             .map(|&v| v as i32)

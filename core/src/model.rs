@@ -121,11 +121,13 @@ impl<'a> Model<'a> {
         let Some(i) = self.layers.iter().rposition(Layer::is_reduction) else {
             return false;
         };
-        let tail_ok = self.layers[i + 1..]
+        let tail_ok = self
+            .layers
             .iter()
+            .skip(i + 1)
             .all(|l| matches!(l, Layer::Softmax(_)));
-        let vector = match &self.layers[i] {
-            Layer::Mean(m) => !m.keep_dims,
+        let vector = match self.layers.get(i) {
+            Some(Layer::Mean(m)) => !m.keep_dims,
             _ => true,
         };
         tail_ok && vector

@@ -261,7 +261,7 @@ impl Model<'_> {
         let rows = self.stream_ring_rows(i)?;
         let input = self.shape(i)?;
         let output = self.shape(i + 1)?;
-        let acc = self.layers()[i].accumulators(input).saturating_mul(4);
+        let acc = self.layers().get(i)?.accumulators(input).saturating_mul(4);
         Some(
             rows.saturating_mul(input.row_len())
                 .saturating_add(acc)

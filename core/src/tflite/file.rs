@@ -103,7 +103,9 @@ impl<'a> Tensor<'a> {
             if n < 1 {
                 return Err(self.unsupported("has a dimension below 1 (dynamic shape?)"));
             }
-            d[4 - rank + i] = n as usize;
+            if let Some(slot) = d.get_mut(4 - rank + i) {
+                *slot = n as usize;
+            }
         }
         // Rank 2 and up lead with the batch: it must be 1.
         if rank >= 2 && v.i32(0) != Some(1) {
