@@ -74,8 +74,12 @@ impl Mean {
     /// channel's accumulator).
     #[inline]
     pub fn partial(&self, input: Shape, row: &[i8], c: usize) -> i32 {
-        let row = row.get(c..input.row_len()).unwrap_or_default();
-        row.iter().step_by(input.channels).map(|&v| v as i32).sum()
+        row.get(c..input.row_len())
+            .unwrap_or(&[])
+            .iter()
+            .step_by(input.channels)
+            .map(|&v| v as i32)
+            .sum()
     }
 
     /// The output value of a channel whose values over the whole input sum to
