@@ -86,6 +86,9 @@ fn gray3x3_row(
     out: &mut [i8],
     rounding: Rounding,
 ) {
+    if let [Some(r0), Some(r1), Some(r2)] = *taps {
+        return gray3x3_inside(conv, [r0, r1, r2], input, pad_left, out, rounding);
+    }
     let zp = conv.input.zero_point as i8;
     let co = conv.out_channels;
     let out_w = conv.window.width.output(input.width, conv.window.padding);
@@ -97,6 +100,38 @@ fn gray3x3_row(
         }
     }
     let off = 1 - pad_left;
+    for oc in 0..co {
+        let (bias, rq, w) = gray_channel(conv, oc, rounding);
+        let mut j = 0;
+        while j + 1 < out_w {
+            let x = core::array::from_fn(|ky| word(&padded[ky], j + off));
+            let (a0, a1) = two_outputs(x, &w, bias);
+            out[j * co + oc] = rq.apply(a0);
+            out[(j + 1) * co + oc] = rq.apply(a1);
+            j += 2;
+        }
+        if j < out_w {
+            let x = core::array::from_fn(|ky| word(&padded[ky], j + off));
+            out[j * co + oc] = rq.apply(two_outputs(x, &w, bias).0);
+        }
+    }
+}
+
+/// [`gray3x3_row`] for an output row whose three input rows are all inside
+/// the image: words read straight from the rows, the (at most three) outputs
+/// whose window leaves the row's ends computed tap by tap.
+fn gray3x3_inside(
+    conv: &Conv2d<'_>,
+    rows: [&[i8]; 3],
+    input: Shape,
+    pad_left: usize,
+    out: &mut [i8],
+    rounding: Rounding,
+) {
+    let zp = conv.input.zero_point;
+    let co = conv.out_channels;
+    let width = input.width;
+    let out_w = conv.window.width.output(width, conv.window.padding);
     let Strides {
         out: so,
         y: sy,
@@ -104,33 +139,68 @@ fn gray3x3_row(
         ..
     } = conv.filter().strides(conv.layout);
     for oc in 0..co {
-        let tap = |ky: usize, kx: usize| conv.weights[oc * so + ky * sy + kx * sx];
-        let taps = (0..9).map(|t| tap(t / 3, t % 3));
-        let (bias, rq) = channel(conv, oc, taps, rounding);
-        let outer: [u32; 3] = core::array::from_fn(|ky| pair(tap(ky, 0), tap(ky, 2)));
-        let mid: [u32; 3] = core::array::from_fn(|ky| pair(tap(ky, 1), 0));
-        let mut j = 0;
-        while j + 1 < out_w {
-            let (mut a0, mut a1) = (bias, bias);
-            for ky in 0..3 {
-                let x = word(&padded[ky], j + off);
-                let (xa, xb) = (sxtb16(x), sxtb16_ror8(x));
-                a0 = smlabb(xb, mid[ky], smlad(xa, outer[ky], a0));
-                a1 = smlatb(xa, mid[ky], smlad(xb, outer[ky], a1));
+        let (bias, rq, w) = gray_channel(conv, oc, rounding);
+        // Output j reads columns j - pad_left .. j - pad_left + 2.
+        let edge = |j: usize| {
+            let mut acc = bias;
+            for (ky, row) in rows.iter().enumerate() {
+                for kx in 0..3 {
+                    let c = (j + kx).checked_sub(pad_left).filter(|&c| c < width);
+                    let x = c.map_or(zp, |c| row[c] as i32);
+                    acc = acc.wrapping_add(conv.weights[oc * so + ky * sy + kx * sx] as i32 * x);
+                }
             }
+            rq.apply(acc)
+        };
+        let mut j = 0;
+        while j < pad_left.min(out_w) {
+            out[j * co + oc] = edge(j);
+            j += 1;
+        }
+        while j + 1 < out_w && j - pad_left + 4 <= width {
+            let x = core::array::from_fn(|ky| word(rows[ky], j - pad_left));
+            let (a0, a1) = two_outputs(x, &w, bias);
             out[j * co + oc] = rq.apply(a0);
             out[(j + 1) * co + oc] = rq.apply(a1);
             j += 2;
         }
-        if j < out_w {
-            let mut a0 = bias;
-            for ky in 0..3 {
-                let x = word(&padded[ky], j + off);
-                a0 = smlabb(sxtb16_ror8(x), mid[ky], smlad(sxtb16(x), outer[ky], a0));
-            }
-            out[j * co + oc] = rq.apply(a0);
+        while j < out_w {
+            out[j * co + oc] = edge(j);
+            j += 1;
         }
     }
+}
+
+/// Weights of a 3x3 one-channel kernel as the two-output step takes them:
+/// per kernel row, (w0, w2) as an int16 pair and w1 in the low half.
+type GrayWeights = ([u32; 3], [u32; 3]);
+
+/// Folded bias, requantization and weights of output channel `oc`.
+fn gray_channel(conv: &Conv2d<'_>, oc: usize, rounding: Rounding) -> (i32, Requant, GrayWeights) {
+    let Strides {
+        out: so,
+        y: sy,
+        x: sx,
+        ..
+    } = conv.filter().strides(conv.layout);
+    let tap = |ky: usize, kx: usize| conv.weights[oc * so + ky * sy + kx * sx];
+    let (bias, rq) = channel(conv, oc, (0..9).map(|t| tap(t / 3, t % 3)), rounding);
+    let outer = core::array::from_fn(|ky| pair(tap(ky, 0), tap(ky, 2)));
+    let mid = core::array::from_fn(|ky| pair(tap(ky, 1), 0));
+    (bias, rq, (outer, mid))
+}
+
+/// Outputs j and j + 1 from the words `x[ky]` = columns j - 1 .. j + 2 (as
+/// the output's window sees them) of each kernel row.
+#[inline(always)]
+fn two_outputs(x: [u32; 3], (outer, mid): &GrayWeights, bias: i32) -> (i32, i32) {
+    let (mut a0, mut a1) = (bias, bias);
+    for ky in 0..3 {
+        let (xa, xb) = (sxtb16(x[ky]), sxtb16_ror8(x[ky]));
+        a0 = smlabb(xb, mid[ky], smlad(xa, outer[ky], a0));
+        a1 = smlatb(xa, mid[ky], smlad(xb, outer[ky], a1));
+    }
+    (a0, a1)
 }
 
 /// Window by window, for OHWI weights (each output channel's `(ky, kx, ic)`

@@ -37,6 +37,7 @@
 #![cfg_attr(not(test), no_std)]
 
 pub mod arducam;
+pub mod arena;
 pub mod camera;
 pub mod capture;
 pub mod clock;
