@@ -89,37 +89,17 @@ fn gray3x3_row(
     if let [Some(r0), Some(r1), Some(r2)] = *taps {
         return gray3x3_inside(conv, [r0, r1, r2], input, pad_left, out, rounding);
     }
-    let zp = conv.input.zero_point as i8;
-    let co = conv.out_channels;
-    let out_w = conv.window.width.output(input.width, conv.window.padding);
-    // Row ky of the window, with one zero-point column in front and four after.
-    let mut padded = [[zp; GRAY_ROW]; 3];
-    for (p, row) in padded.iter_mut().zip(taps) {
-        if let Some(row) = row {
-            p[1..1 + input.width].copy_from_slice(row);
-        }
-    }
-    let off = 1 - pad_left;
-    for oc in 0..co {
-        let (bias, rq, w) = gray_channel(conv, oc, rounding);
-        let mut j = 0;
-        while j + 1 < out_w {
-            let x = core::array::from_fn(|ky| word(&padded[ky], j + off));
-            let (a0, a1) = two_outputs(x, &w, bias);
-            out[j * co + oc] = rq.apply(a0);
-            out[(j + 1) * co + oc] = rq.apply(a1);
-            j += 2;
-        }
-        if j < out_w {
-            let x = core::array::from_fn(|ky| word(&padded[ky], j + off));
-            out[j * co + oc] = rq.apply(two_outputs(x, &w, bias).0);
-        }
-    }
+    // A row outside the image reads as the zero point (it then adds nothing:
+    // the zero point is folded into the bias).
+    let zp = [conv.input.zero_point as i8; GRAY_ROW];
+    let rows = core::array::from_fn(|ky| taps[ky].unwrap_or(&zp[..input.width]));
+    gray3x3_inside(conv, rows, input, pad_left, out, rounding);
 }
 
-/// [`gray3x3_row`] for an output row whose three input rows are all inside
-/// the image: words read straight from the rows, the (at most three) outputs
-/// whose window leaves the row's ends computed tap by tap.
+/// [`gray3x3_row`] over three rows: words read straight from the rows, the
+/// (at most three) outputs whose window leaves the row's ends computed tap by
+/// tap.
+#[inline(never)]
 fn gray3x3_inside(
     conv: &Conv2d<'_>,
     rows: [&[i8]; 3],
