@@ -115,7 +115,8 @@ impl Conv2d<'_> {
             for ky in 0..filter.height {
                 for kx in 0..filter.width {
                     for i in 0..filter.in_channels {
-                        sum += (self.weights[c * out + ky * y + kx * x + i * si] as i64).abs();
+                        let w = self.weights.get(c * out + ky * y + kx * x + i * si);
+                        sum += w.map_or(0, |&w| i64::from(w).abs());
                     }
                 }
             }
@@ -164,6 +165,10 @@ impl Conv2d<'_> {
     /// [`Conv2d::compute_row`] with the portable kernels (inlined into the other
     /// kernel sets' builds of it).
     #[inline(always)]
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "measured hot kernel: indices bounded by the validated shapes; checked forms cost in the inner loops"
+    )]
     pub(crate) fn row<R: Rows + ?Sized>(
         &self,
         rows: &R,
@@ -193,6 +198,10 @@ impl Conv2d<'_> {
     /// with its weights. The products and their order of summation differ from
     /// [`Conv2d::row_by_pixels`] only by reassociation, exact in i32: validation
     /// bounds `|bias| + Σ|w| * max|x - zp|`, hence every partial sum, by `i32::MAX`.
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "measured hot kernel: indices bounded by the validated shapes; checked forms cost in the inner loops"
+    )]
     fn row_by_windows(
         &self,
         taps: &[&[i8]],
@@ -261,7 +270,9 @@ impl Conv2d<'_> {
                         .zip(w)
                         .map(|(&x, &w)| x as i32 * w as i32)
                         .sum();
-                    let v = rq.mult.apply(rq.bias + dot, rounding) + self.output.zero_point;
+                    let v = rq
+                        .mult
+                        .apply_offset(rq.bias + dot, rounding, self.output.zero_point);
                     *o = clamp_i8(v, lo, hi);
                 }
             }
@@ -271,6 +282,10 @@ impl Conv2d<'_> {
     }
 
     /// Tap-major: for each tap, `acc[ox] += w * (x - zp)` over a chunk of columns.
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "measured hot kernel: indices bounded by the validated shapes; checked forms cost in the inner loops"
+    )]
     fn row_by_taps(
         &self,
         taps: &[&[i8]],
@@ -334,7 +349,7 @@ impl Conv2d<'_> {
                     }
                 }
                 for (j, &s) in acc.iter().enumerate() {
-                    let v = rq.mult.apply(s, rounding) + self.output.zero_point;
+                    let v = rq.mult.apply_offset(s, rounding, self.output.zero_point);
                     out[(ox0 + j) * co + oc] = clamp_i8(v, lo_q, hi_q);
                 }
                 ox0 += n;
@@ -343,6 +358,10 @@ impl Conv2d<'_> {
     }
 
     /// Pixel-major: for each output pixel, a dot product over the window.
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "measured hot kernel: indices bounded by the validated shapes; checked forms cost in the inner loops"
+    )]
     fn row_by_pixels(
         &self,
         taps: &[&[i8]],
@@ -392,7 +411,7 @@ impl Conv2d<'_> {
                         }
                     }
                 }
-                let v = rq.mult.apply(acc, rounding) + self.output.zero_point;
+                let v = rq.mult.apply_offset(acc, rounding, self.output.zero_point);
                 out[ox * co + oc] = clamp_i8(v, lo, hi);
             }
         }

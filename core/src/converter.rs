@@ -88,11 +88,12 @@ pub fn quantize_weights(
     // Largest magnitude per channel, kept in `scales` until the end.
     scales.fill(0.0);
     for (i, &w) in weights.iter().enumerate() {
-        let m = &mut scales[channel(i)];
-        *m = m.max(w.abs());
+        if let Some(m) = scales.get_mut(channel(i)) {
+            *m = m.max(w.abs());
+        }
     }
     for (i, (&w, q)) in weights.iter().zip(out.iter_mut()).enumerate() {
-        let max = scales[channel(i)];
+        let max = scales.get(channel(i)).copied().unwrap_or(0.0);
         let inv = if max == 0.0 { 0.0 } else { 127.0 / max };
         *q = round_f32(w * inv).clamp(-127, 127) as i8;
     }
@@ -126,7 +127,9 @@ pub fn quantize_bias(
         return Err(Error::length(Param::Bias, bias.len(), out.len()));
     }
     for (c, (&b, q)) in bias.iter().zip(out.iter_mut()).enumerate() {
-        let s = input_scale * weight_scales[if n == 1 { 0 } else { c }];
+        // A missing scale is NaN, refused just below.
+        let scale = weight_scales.get(if n == 1 { 0 } else { c });
+        let s = input_scale * scale.copied().unwrap_or(f32::NAN);
         if !(s.is_finite() && s > 0.0 && b.is_finite()) {
             return Err(Error::invalid(
                 Param::Bias,

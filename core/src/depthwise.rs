@@ -101,7 +101,11 @@ impl DepthwiseConv2d<'_> {
         }
         self.channels().validate(|c| {
             (0..taps)
-                .map(|t| (self.weights[t * co + c] as i64).abs())
+                .map(|t| {
+                    self.weights
+                        .get(t * co + c)
+                        .map_or(0, |&w| i64::from(w).abs())
+                })
                 .sum()
         })?;
         self.window.checked_output(input, co)
@@ -125,6 +129,10 @@ impl DepthwiseConv2d<'_> {
 
     /// [`DepthwiseConv2d::compute_row`] with the portable kernels.
     #[inline(always)]
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "measured hot kernel: indices bounded by the validated shapes; checked forms cost in the inner loops"
+    )]
     pub(crate) fn row<R: Rows + ?Sized>(
         &self,
         rows: &R,
@@ -158,7 +166,7 @@ impl DepthwiseConv2d<'_> {
                         acc += w * (row[ix * ci + ic] as i32 - zp);
                     }
                 }
-                let v = rq.mult.apply(acc, rounding) + self.output.zero_point;
+                let v = rq.mult.apply_offset(acc, rounding, self.output.zero_point);
                 out[ox * co + oc] = clamp_i8(v, lo, hi);
             }
         }

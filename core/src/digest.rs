@@ -34,10 +34,10 @@ pub const PRIME: u32 = 0x0100_0193;
 /// FNV-1a 32 of `bytes`.
 pub const fn fnv1a32(bytes: &[u8]) -> u32 {
     let mut h = OFFSET;
-    let mut i = 0;
-    while i < bytes.len() {
-        h = (h ^ bytes[i] as u32).wrapping_mul(PRIME);
-        i += 1;
+    let mut rest = bytes;
+    while let [b, tail @ ..] = rest {
+        h = (h ^ *b as u32).wrapping_mul(PRIME);
+        rest = tail;
     }
     h
 }

@@ -74,12 +74,12 @@ impl EdgeModel {
         let (q, scale) = kernel.quantized();
         let taps = kernel.size() * kernel.size();
         let mut weights = [0i8; MAX_TAPS * MAX_CHANNELS];
-        for (chunk, &w) in weights.chunks_exact_mut(channels).zip(&q[..taps]) {
+        for (chunk, &w) in weights.chunks_exact_mut(channels).zip(q.iter().take(taps)) {
             chunk.fill(w);
         }
         // Response range over inputs in [0, 1]: negative taps at 1 give the minimum.
         let (mut lo, mut hi) = (0f64, 0f64);
-        for &w in &weights[..taps * channels] {
+        for &w in weights.iter().take(taps * channels) {
             let r = w as f64 * scale as f64;
             if r < 0.0 {
                 lo += r;
@@ -129,13 +129,15 @@ impl EdgeModel {
 
     /// The int8 weight scale (per tensor).
     pub fn weight_scale(&self) -> f32 {
-        self.weight_scale[0]
+        let [scale] = self.weight_scale;
+        scale
     }
 
     /// The int8 weights, HWIO `[k, k, channels, 1]`.
     pub fn weights(&self) -> &[i8] {
         let k = self.kernel.size();
-        &self.weights[..k * k * self.channels]
+        let n = k * k * self.channels;
+        self.weights.get(..n).unwrap_or(&self.weights)
     }
 
     /// The layers: convolution (no activation), standalone ReLU, optional pool.
@@ -186,7 +188,7 @@ impl EdgeModel {
         Model::new(
             Shape::new(height, width, self.channels),
             INPUT_QUANT,
-            &layers[..n],
+            layers.get(..n).unwrap_or(&layers),
             Rounding::Double,
         )
     }

@@ -47,17 +47,19 @@ pub enum Isa {
 }
 
 impl Isa {
-    /// Every instruction set this build has kernels for (the CPU may lack some).
+    /// Every instruction set this build has kernels for (the CPU may lack
+    /// some), slowest first on this architecture: the last one a CPU supports
+    /// is the one to run.
     pub const ALL: &'static [Isa] = &[
         Isa::Portable,
+        Isa::Dsp,
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2,
         #[cfg(target_arch = "x86_64")]
         Isa::Avx512,
-        Isa::Dsp,
     ];
 
-    /// Its name: `portable`, `avx2`, `avx512`, `dsp`.
+    /// Its name: `portable`, `dsp`, `avx2`, `avx512`.
     pub const fn name(self) -> &'static str {
         match self {
             Isa::Portable => "portable",

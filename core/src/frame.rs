@@ -45,11 +45,23 @@ pub fn run_layer_with(
         input_shape.len(),
         input.len(),
     ))?;
-    if output.len() < out_shape.len() {
-        return Err(Error::length(Param::Output, out_shape.len(), output.len()));
-    }
-    layer.compute_rows(&rows, input_shape, 0, &mut output[..out_shape.len()], exec);
+    let found = output.len();
+    let output = output.get_mut(..out_shape.len()).ok_or(Error::length(
+        Param::Output,
+        out_shape.len(),
+        found,
+    ))?;
+    layer.compute_rows(&rows, input_shape, 0, output, exec);
     Ok(out_shape)
+}
+
+/// The intermediate tensor of `len` values in `buf` (scratch is sized for the
+/// largest, so a short buffer is a planning error, never a panic).
+fn held(buf: &[i8], len: usize) -> Result<&[i8]> {
+    buf.get(..len).ok_or(Error::ArenaTooSmall {
+        needed: len,
+        found: buf.len(),
+    })
 }
 
 /// Runs a whole model over `input`, writing its output tensor to `output`, with
@@ -64,14 +76,13 @@ pub fn run(model: &Model<'_>, input: &[i8], output: &mut [i8], scratch: &mut [i8
         return Err(Error::length(Param::Output, out_len, output.len()));
     }
     let need = model.frame_scratch_len();
-    if scratch.len() < need {
-        return Err(Error::ArenaTooSmall {
-            needed: need,
-            found: scratch.len(),
-        });
-    }
+    let found = scratch.len();
+    let scratch = scratch.get_mut(..need).ok_or(Error::ArenaTooSmall {
+        needed: need,
+        found,
+    })?;
     let half = model.max_intermediate_len();
-    let (a, b) = scratch[..need].split_at_mut(half.min(need));
+    let (a, b) = scratch.split_at_mut(half.min(need));
     let n = model.layers().len();
     // Where the current input lives: 0 the model input, 1 buffer a, 2 buffer b.
     let mut cur = 0u8;
@@ -90,10 +101,10 @@ pub fn run(model: &Model<'_>, input: &[i8], output: &mut [i8], scratch: &mut [i8
         let res = match (cur, next) {
             (0, 1) => run_layer_with(layer, r, input, shape, a),
             (0, _) => run_layer_with(layer, r, input, shape, output),
-            (1, 2) => run_layer_with(layer, r, &a[..len], shape, b),
-            (1, _) => run_layer_with(layer, r, &a[..len], shape, output),
-            (2, 1) => run_layer_with(layer, r, &b[..len], shape, a),
-            _ => run_layer_with(layer, r, &b[..len], shape, output),
+            (1, 2) => run_layer_with(layer, r, held(a, len)?, shape, b),
+            (1, _) => run_layer_with(layer, r, held(a, len)?, shape, output),
+            (2, 1) => run_layer_with(layer, r, held(b, len)?, shape, a),
+            _ => run_layer_with(layer, r, held(b, len)?, shape, output),
         };
         res.map_err(|e| e.at_layer(i))?;
         cur = next;

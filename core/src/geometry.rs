@@ -105,7 +105,9 @@ impl Axis {
     /// `0..input` (taps outside contribute nothing: they are padding).
     #[inline]
     pub const fn tap_range(&self, first: isize, input: usize) -> (usize, usize) {
+        // At least 1 (validated); said again so the divisions below cannot panic.
         let d = self.dilation as isize;
+        let d = if d > 1 { d } else { 1 };
         let lo = if first < 0 { ((-first) + d - 1) / d } else { 0 };
         let last_in = input as isize - 1 - first; // largest offset still inside
         if last_in < 0 {

@@ -73,7 +73,9 @@ impl Kernel {
             ));
         }
         let mut all = [0.0; MAX_TAPS];
-        all[..taps.len()].copy_from_slice(taps);
+        all.get_mut(..taps.len())
+            .ok_or(Error::invalid(Param::Kernel, "too many taps"))?
+            .copy_from_slice(taps);
         Ok(Self {
             size,
             taps: all,
@@ -88,7 +90,9 @@ impl Kernel {
 
     /// Real taps, row-major (`size²` of them).
     pub fn taps(&self) -> &[f32] {
-        &self.taps[..self.size * self.size]
+        // `size` was checked against MAX_TAPS when the kernel was made.
+        let n = self.size * self.size;
+        self.taps.get(..n).unwrap_or(&self.taps)
     }
 
     /// The preset this kernel is, if it was built from one.
@@ -134,10 +138,11 @@ impl Kernel {
             self.taps(),
             filter,
             WeightLayout::Ohwi,
-            &mut q[..n],
+            q.get_mut(..n).unwrap_or_default(),
             &mut scale,
         );
-        (q, scale[0])
+        let [scale] = scale;
+        (q, scale)
     }
 }
 

@@ -1,8 +1,12 @@
-//! Layer: one operation of a model (convolution, depthwise convolution, max-pool or
-//! standalone ReLU), dispatching to its row kernel.
+//! Layer: one operation of a model (convolution, depthwise convolution, max- or
+//! average pooling, standalone ReLU, softmax, and the reductions mean and dense),
+//! dispatching to its row kernel.
 
 use crate::exec::Exec;
-use crate::{Axis, Conv2d, DepthwiseConv2d, MaxPool2d, Padding, Quant, Relu, Result, Rows, Shape};
+use crate::{
+    AvgPool2d, Axis, Conv2d, Dense, DepthwiseConv2d, MaxPool2d, Mean, Padding, Quant, Relu, Result,
+    Rows, Shape, Softmax,
+};
 
 /// One layer of a [`crate::Model`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -15,10 +19,19 @@ pub enum Layer<'a> {
     MaxPool(MaxPool2d),
     /// Standalone `RELU` / `RELU6`.
     Relu(Relu),
+    /// `AVERAGE_POOL_2D`.
+    AvgPool(AvgPool2d),
+    /// `MEAN` over height and width (a reduction: output `1x1xC`).
+    Mean(Mean),
+    /// `FULLY_CONNECTED` over the whole input (a reduction: output `1x1xN`).
+    Dense(Dense<'a>),
+    /// `SOFTMAX` over the channels.
+    Softmax(Softmax),
 }
 
 impl Layer<'_> {
-    /// A short operator name (`conv`, `depthwise`, `maxpool`, `relu`, `relu6`).
+    /// A short operator name (`conv`, `depthwise`, `maxpool`, `relu`, `relu6`,
+    /// `avgpool`, `mean`, `dense`, `softmax`).
     pub fn name(&self) -> &'static str {
         match self {
             Layer::Conv2d(_) => "conv",
@@ -26,6 +39,10 @@ impl Layer<'_> {
             Layer::MaxPool(_) => "maxpool",
             Layer::Relu(r) if r.activation == crate::Activation::Relu6 => "relu6",
             Layer::Relu(_) => "relu",
+            Layer::AvgPool(_) => "avgpool",
+            Layer::Mean(_) => "mean",
+            Layer::Dense(_) => "dense",
+            Layer::Softmax(_) => "softmax",
         }
     }
 
@@ -36,6 +53,10 @@ impl Layer<'_> {
             Layer::Depthwise(l) => l.output_shape(input),
             Layer::MaxPool(l) => l.output_shape(input),
             Layer::Relu(l) => l.output_shape(input),
+            Layer::AvgPool(l) => l.output_shape(input),
+            Layer::Mean(l) => l.output_shape(input),
+            Layer::Dense(l) => l.output_shape(input),
+            Layer::Softmax(l) => l.output_shape(input),
         }
     }
 
@@ -46,6 +67,10 @@ impl Layer<'_> {
             Layer::Depthwise(l) => l.input,
             Layer::MaxPool(l) => l.quant,
             Layer::Relu(l) => l.input,
+            Layer::AvgPool(l) => l.quant,
+            Layer::Mean(l) => l.input,
+            Layer::Dense(l) => l.input,
+            Layer::Softmax(l) => l.input,
         }
     }
 
@@ -56,17 +81,32 @@ impl Layer<'_> {
             Layer::Depthwise(l) => l.output,
             Layer::MaxPool(l) => l.quant,
             Layer::Relu(l) => l.output,
+            Layer::AvgPool(l) => l.quant,
+            Layer::Mean(l) => l.output,
+            Layer::Dense(l) => l.output,
+            Layer::Softmax(l) => l.output,
         }
     }
 
+    /// True for the reductions ([`Layer::Mean`], [`Layer::Dense`]): one output
+    /// row from every input row, accumulated as rows arrive
+    /// ([`Layer::accumulate`], [`Layer::finish`]) rather than through a window.
+    pub fn is_reduction(&self) -> bool {
+        matches!(self, Layer::Mean(_) | Layer::Dense(_))
+    }
+
     /// The vertical window (rows read per output row) and padding: what a line
-    /// buffer in front of this layer must hold.
+    /// buffer in front of this layer must hold (a 1-row window for the
+    /// reductions, which keep sums instead of rows).
     pub fn vertical(&self) -> (Axis, Padding) {
         match self {
+            Layer::AvgPool(l) => (l.window.height, l.window.padding),
             Layer::Conv2d(l) => (l.window.height, l.window.padding),
             Layer::Depthwise(l) => (l.window.height, l.window.padding),
             Layer::MaxPool(l) => (l.window.height, l.window.padding),
-            Layer::Relu(_) => (Axis::new(1, 1, 1), Padding::Valid),
+            Layer::Relu(_) | Layer::Mean(_) | Layer::Dense(_) | Layer::Softmax(_) => {
+                (Axis::new(1, 1, 1), Padding::Valid)
+            }
         }
     }
 
@@ -78,7 +118,12 @@ impl Layer<'_> {
         let per_output = match self {
             Layer::Conv2d(l) => l.window.height.kernel * l.window.width.kernel * l.in_channels,
             Layer::Depthwise(l) => l.window.height.kernel * l.window.width.kernel,
-            Layer::MaxPool(_) | Layer::Relu(_) => 0,
+            Layer::Dense(l) => l.in_features,
+            Layer::MaxPool(_)
+            | Layer::Relu(_)
+            | Layer::AvgPool(_)
+            | Layer::Mean(_)
+            | Layer::Softmax(_) => 0,
         };
         out.len() as u64 * per_output as u64
     }
@@ -89,7 +134,10 @@ impl Layer<'_> {
             Layer::Conv2d(l) => (l.window, l.out_channels),
             Layer::Depthwise(l) => (l.window, l.out_channels()),
             Layer::MaxPool(l) => (l.window, input.channels),
-            Layer::Relu(_) => return input.row_len(),
+            Layer::AvgPool(l) => (l.window, input.channels),
+            Layer::Relu(_) | Layer::Softmax(_) => return input.row_len(),
+            Layer::Mean(_) => return input.channels,
+            Layer::Dense(l) => return l.out_features,
         };
         window
             .width
@@ -145,6 +193,77 @@ impl Layer<'_> {
             Layer::Depthwise(l) => l.compute_row(rows, input, oy, out, exec),
             Layer::MaxPool(l) => l.compute_row(rows, input, oy, out, exec),
             Layer::Relu(l) => l.compute_row(rows, input, oy, out, exec),
+            Layer::AvgPool(l) => l.compute_row(rows, input, oy, out, exec),
+            Layer::Softmax(l) => l.compute_row(rows, input, oy, out, exec),
+            Layer::Mean(_) | Layer::Dense(_) => {
+                // The one output row: every input row's share, summed.
+                let n = self.output_row_len(input);
+                for (o, v) in out.iter_mut().take(n).enumerate() {
+                    let mut sum = 0i32;
+                    for y in 0..input.height {
+                        if let Some(row) = rows.row(y as isize) {
+                            sum = sum.wrapping_add(self.partial(input, y, row, o));
+                        }
+                    }
+                    *v = self.finish_one(input, o, sum, exec);
+                }
+            }
+        }
+    }
+
+    /// Accumulators a reduction keeps (one int32 per output value); 0 for the
+    /// other layers.
+    pub fn accumulators(&self, input: Shape) -> usize {
+        if self.is_reduction() {
+            self.output_row_len(input)
+        } else {
+            0
+        }
+    }
+
+    /// What input row `y` adds to output `o` of a reduction (0 for other layers).
+    #[inline]
+    fn partial(&self, input: Shape, y: usize, row: &[i8], o: usize) -> i32 {
+        match self {
+            Layer::Mean(l) => l.partial(input, row, o),
+            Layer::Dense(l) => l.partial(input, y, row, o),
+            _ => 0,
+        }
+    }
+
+    /// Output `o` of a reduction from its accumulated `sum`.
+    fn finish_one(&self, input: Shape, o: usize, sum: i32, exec: Exec) -> i8 {
+        match self {
+            Layer::Mean(l) => l.finish(input, sum, exec.rounding),
+            Layer::Dense(l) => l.finish(o, sum, exec.rounding),
+            _ => 0,
+        }
+    }
+
+    /// Adds input row `y` to the accumulators of a reduction: `acc` holds
+    /// [`Layer::accumulators`] int32 values, little-endian (an arena of bytes needs
+    /// no alignment); row 0 starts them afresh. The same arithmetic as
+    /// [`Layer::compute_row`], one row at a time.
+    pub fn accumulate(&self, input: Shape, y: usize, row: &[i8], acc: &mut [i8], _exec: Exec) {
+        for (o, slot) in acc.chunks_exact_mut(4).enumerate() {
+            let bytes: &mut [u8] = bytemuck::cast_slice_mut(slot);
+            let before = if y == 0 {
+                0
+            } else {
+                // A chunk of exactly 4 bytes.
+                bytes.first_chunk().copied().map_or(0, i32::from_le_bytes)
+            };
+            let sum = before.wrapping_add(self.partial(input, y, row, o));
+            bytes.copy_from_slice(&sum.to_le_bytes());
+        }
+    }
+
+    /// The output row of a reduction from its accumulators (after the last row).
+    pub fn finish(&self, input: Shape, acc: &[i8], out: &mut [i8], exec: Exec) {
+        for (o, (slot, v)) in acc.chunks_exact(4).zip(out.iter_mut()).enumerate() {
+            let b: &[u8] = bytemuck::cast_slice(slot);
+            let sum = b.first_chunk().copied().map_or(0, i32::from_le_bytes);
+            *v = self.finish_one(input, o, sum, exec);
         }
     }
 }

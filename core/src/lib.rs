@@ -1,5 +1,6 @@
-//! scanline: the front of a convolutional network (convolution, ReLU, max-pooling)
-//! in int8 fixed point, bit-exact with TensorFlow Lite's reference kernels.
+//! scanline: small convolutional networks (convolution, ReLU, max- and average
+//! pooling, global average pooling, dense, softmax) in int8 fixed point, bit-exact
+//! with TensorFlow Lite's reference kernels.
 //!
 //! `no_std`, no allocation: every buffer is the caller's. The same row kernels
 //! serve the full-frame engine ([`frame`]) and the streaming engine ([`stream`]),
@@ -38,7 +39,19 @@
 //! assert!(output.iter().all(|&v| v == -128)); // no edges in a flat image
 //! ```
 #![cfg_attr(not(test), no_std)]
+// No panics outside tests: checked forms everywhere, except where a measured hot
+// kernel allows indexing locally, with its reason.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 
+pub mod average;
 #[cfg(target_arch = "x86_64")]
 mod avx2;
 #[cfg(target_arch = "x86_64")]
@@ -47,6 +60,7 @@ pub mod conv;
 pub mod converter;
 #[cfg(feature = "defmt")]
 mod defmt;
+pub mod dense;
 pub mod depthwise;
 pub mod digest;
 mod dsp;
@@ -58,6 +72,7 @@ pub mod frame;
 pub mod geometry;
 pub mod kernel;
 pub mod layer;
+pub mod mean;
 pub mod model;
 #[cfg(test)]
 mod pattern;
@@ -69,17 +84,21 @@ pub mod relu;
 pub mod requant;
 pub mod rows;
 pub mod shape;
+pub mod softmax;
 pub mod stream;
 pub mod tflite;
 pub mod values;
 pub mod workload;
 
+pub use average::AvgPool2d;
 pub use conv::Conv2d;
+pub use dense::Dense;
 pub use depthwise::DepthwiseConv2d;
 pub use error::{Error, Param};
 pub use filter::WeightLayout;
 pub use geometry::{Axis, Padding, Window};
 pub use layer::Layer;
+pub use mean::Mean;
 pub use model::Model;
 pub use pool::MaxPool2d;
 pub use quant::{Activation, Multiplier, Quant, Rounding};
@@ -87,6 +106,7 @@ pub use relu::Relu;
 pub use requant::Requantization;
 pub use rows::Rows;
 pub use shape::Shape;
+pub use softmax::Softmax;
 pub use values::Values;
 
 /// Result type of the crate.

@@ -105,12 +105,33 @@ impl<'a> Model<'a> {
 
     /// Shape of the model's input.
     pub fn input_shape(&self) -> Shape {
-        self.shapes[0]
+        // The input's shape is always there (shapes = input + one per layer).
+        self.shapes.first().copied().unwrap_or_default()
     }
 
     /// Shape of the model's output.
     pub fn output_shape(&self) -> Shape {
-        self.shapes[self.shapes.len() - 1]
+        self.shapes.last().copied().unwrap_or_default()
+    }
+
+    /// True if the output is a vector of `N` values (TFLite's `[1, N]`, a
+    /// classifier's scores): the last reduction is a dense layer or a mean
+    /// without `keep_dims`, and only a softmax may follow it.
+    pub fn output_is_vector(&self) -> bool {
+        let Some(i) = self.layers.iter().rposition(Layer::is_reduction) else {
+            return false;
+        };
+        let tail_ok = self
+            .layers
+            .get(i + 1..)
+            .unwrap_or_default()
+            .iter()
+            .all(|l| matches!(l, Layer::Softmax(_)));
+        let vector = match self.layers.get(i) {
+            Some(Layer::Mean(m)) => !m.keep_dims,
+            _ => true,
+        };
+        tail_ok && vector
     }
 
     /// Input shape of layer `i` (`i == layers().len()` gives the output shape).
@@ -151,7 +172,10 @@ impl<'a> Model<'a> {
 
     /// Elements of the largest intermediate tensor (between two layers).
     pub fn max_intermediate_len(&self) -> usize {
-        let inner = &self.shapes[1..self.shapes.len() - 1];
+        let inner = self
+            .shapes
+            .get(1..self.shapes.len().saturating_sub(1))
+            .unwrap_or_default();
         inner.iter().map(Shape::len).max().unwrap_or(0)
     }
 }

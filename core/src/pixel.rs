@@ -318,7 +318,8 @@ impl Quantizer {
     /// The quantized value of pixel value `p`.
     #[inline]
     pub fn get(&self, p: u8) -> i8 {
-        self.table[p as usize]
+        // 256 entries: every `u8` has one.
+        self.table.get(usize::from(p)).copied().unwrap_or_default()
     }
 }
 
@@ -444,18 +445,19 @@ impl LineConverter {
     /// Lengths were checked.
     #[inline]
     fn each_pixel<T: Copy>(&self, line: &[u8], row: &mut [T], f: impl Fn(u8) -> T) {
-        let gray = self.channels == 1;
         let rule = self.gray;
-        let put_rgb = |out: &mut [T], [r, g, b]: [u8; 3]| {
-            if gray {
-                out[0] = f(rule.gray(r, g, b));
-            } else {
-                out[0] = f(r);
-                out[1] = f(g);
-                out[2] = f(b);
+        // A pixel is 1 (gray) or 3 (RGB) values: the checked lengths.
+        let put_rgb = |out: &mut [T], [r, g, b]: [u8; 3]| match out {
+            [v] => *v = f(rule.gray(r, g, b)),
+            [vr, vg, vb] => {
+                *vr = f(r);
+                *vg = f(g);
+                *vb = f(b);
             }
+            _ => {}
         };
-        let c = self.channels;
+        // 1 or 3 (checked); `max(1)` lets the compiler drop the zero-chunk panic.
+        let c = self.channels.max(1);
         match self.format {
             PixelFormat::Gray8 => {
                 for (out, &p) in row.chunks_exact_mut(c).zip(line) {
@@ -463,26 +465,30 @@ impl LineConverter {
                 }
             }
             PixelFormat::Rgb565(order) => {
-                for (out, px) in row.chunks_exact_mut(c).zip(line.chunks_exact(2)) {
+                for (out, &px) in row.chunks_exact_mut(c).zip(line.as_chunks::<2>().0) {
                     let v = match order {
-                        ByteOrder::Big => u16::from_be_bytes([px[0], px[1]]),
-                        ByteOrder::Little => u16::from_le_bytes([px[0], px[1]]),
+                        ByteOrder::Big => u16::from_be_bytes(px),
+                        ByteOrder::Little => u16::from_le_bytes(px),
                     };
                     put_rgb(out, rgb565_to_rgb888(v));
                 }
             }
             PixelFormat::Rgb888 => {
-                for (out, px) in row.chunks_exact_mut(c).zip(line.chunks_exact(3)) {
-                    put_rgb(out, [px[0], px[1], px[2]]);
+                for (out, &px) in row.chunks_exact_mut(c).zip(line.as_chunks::<3>().0) {
+                    put_rgb(out, px);
                 }
             }
             PixelFormat::Yuyv => {
-                for (out, px) in row.chunks_exact_mut(2 * c).zip(line.chunks_exact(4)) {
-                    let (y0, u, y1, v) = (px[0], px[1], px[2], px[3]);
-                    let (a, b) = out.split_at_mut(c);
-                    if gray {
-                        a[0] = f(y0);
-                        b[0] = f(y1);
+                for (out, &[y0, u, y1, v]) in row
+                    .chunks_exact_mut(c.saturating_mul(2))
+                    .zip(line.as_chunks::<4>().0)
+                {
+                    let Some((a, b)) = out.split_at_mut_checked(c) else {
+                        continue;
+                    };
+                    if let ([a], [b]) = (&mut *a, &mut *b) {
+                        *a = f(y0);
+                        *b = f(y1);
                     } else {
                         put_rgb(a, yuv_to_rgb(y0, u, v));
                         put_rgb(b, yuv_to_rgb(y1, u, v));

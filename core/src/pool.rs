@@ -77,6 +77,10 @@ impl MaxPool2d {
 
     /// [`MaxPool2d::compute_row`] with the portable kernels.
     #[inline(always)]
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "measured hot kernel: indices bounded by the validated shapes; checked forms cost in the inner loops"
+    )]
     pub(crate) fn row<R: Rows + ?Sized>(&self, rows: &R, input: Shape, oy: usize, out: &mut [i8]) {
         let win = &self.window;
         let c = input.channels;

@@ -122,6 +122,22 @@ impl Multiplier {
         Self::from_real(input as f64 * weight as f64 / output as f64, rounding)
     }
 
+    /// [`Multiplier::apply`] plus an output zero point, in int32 as TFLite
+    /// adds its `output_offset`: a sum past `i32` wraps, as the hardware (and the
+    /// AVX2 kernels' `vpaddd`) wraps it. Only extreme fixed multipliers get there
+    /// (found by the `stream` fuzz target; a plain `+` panicked in debug builds).
+    ///
+    /// ```
+    /// use scanline::{Multiplier, Rounding};
+    /// let m = Multiplier { multiplier: i32::MAX, shift: 30 };
+    /// assert_eq!(m.apply(1 << 20, Rounding::Double), i32::MAX); // saturated
+    /// assert_eq!(m.apply_offset(1 << 20, Rounding::Double, 1), i32::MIN); // wrapped
+    /// ```
+    #[inline]
+    pub fn apply_offset(self, x: i32, rounding: Rounding, zero_point: i32) -> i32 {
+        self.apply(x, rounding).wrapping_add(zero_point)
+    }
+
     /// `x * real`, rounded as TFLite's `MultiplyByQuantizedMultiplier` does.
     #[inline]
     pub fn apply(self, x: i32, rounding: Rounding) -> i32 {
@@ -272,8 +288,7 @@ pub fn round_f32(x: f32) -> i32 {
 /// Clamps a requantized value to the activation range and returns it as int8.
 #[inline]
 pub(crate) fn clamp_i8(v: i32, lo: i32, hi: i32) -> i8 {
-    // `max` then `min`, not `clamp`: the same for `lo <= hi` (every caller's
-    // activation range), without `clamp`'s check in the hot loops.
+    // max/min, not `clamp`: the same value for lo <= hi, and no assertion.
     v.max(lo).min(hi) as i8
 }
 

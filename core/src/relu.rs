@@ -70,11 +70,19 @@ impl Relu {
     #[inline]
     fn apply_with(&self, x: i8, m: Multiplier, rounding: Rounding) -> i8 {
         let (lo, hi) = self.activation.bounds(self.output);
-        let v = self.output.zero_point + m.apply(x as i32 - self.input.zero_point, rounding);
+        let v = m.apply_offset(
+            x as i32 - self.input.zero_point,
+            rounding,
+            self.output.zero_point,
+        );
         clamp_i8(v, lo, hi)
     }
 
     /// Computes output row `oy` into `out`; see [`crate::Conv2d::compute_row`].
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "measured hot kernel: indices bounded by the validated shapes; checked forms cost in the inner loops"
+    )]
     pub fn compute_row<R: Rows + ?Sized>(
         &self,
         rows: &R,
@@ -94,7 +102,7 @@ impl Relu {
             // (a multiplier of exactly 1), the layer only clamps.
             let (lo, hi) = (lo as i8, hi as i8);
             for (o, &x) in out.iter_mut().zip(row) {
-                *o = x.clamp(lo, hi);
+                *o = x.max(lo).min(hi);
             }
         } else if out.len() > 256 {
             // A long row: the function of 256 possible inputs, tabulated once.

@@ -48,6 +48,15 @@
 //! arena   = sum of bytes_i over all layers           (Model::stream_arena_len)
 //! ```
 //!
+//! A reduction ([`Layer::is_reduction`]: a mean over height and width, a dense
+//! layer over the whole tensor) keeps no rows: each input row is added to its
+//! int32 accumulators as it arrives (per-channel sums, per-output partial dot
+//! products) and its one output row is computed when the last input row has
+//! been added, so its `bytes_i = 4 * accumulators + output_row`. A whole
+//! classifier (convolutions, pools, a flatten into a dense layer or a global
+//! average pool, a softmax) therefore streams in rows-sized memory and its class
+//! scores come out of the push of the last camera line.
+//!
 //! Why: while the next output `o` waits for its last tap, every row still kept is
 //! a tap of an output `>= o` that has arrived, so it lies at `a + j*s + t*d` with
 //! `a = o*s - pad` the first tap of `o`, below `o`'s last tap `a + (k-1)*d`: kept
@@ -243,7 +252,8 @@ const fn gcd(mut a: usize, mut b: usize) -> usize {
 }
 
 impl Model<'_> {
-    /// Ring rows stage `i` keeps (see [`ring_rows`]); `None` if there is no layer `i`.
+    /// Ring rows stage `i` keeps (see [`ring_rows`]; none for a reduction);
+    /// `None` if there is no layer `i`.
     pub fn stream_ring_rows(&self, i: usize) -> Option<usize> {
         let layer = self.layers().get(i)?;
         let input = self.shape(i)?;
@@ -254,13 +264,16 @@ impl Model<'_> {
     }
 
     /// Arena bytes stage `i` of a [`Pipeline`] uses: its ring rows times its input
-    /// row, plus one output row. `None` if there is no layer `i`.
+    /// row (4 bytes per int32 accumulator for a reduction), plus one output row.
+    /// `None` if there is no layer `i`.
     pub fn stream_layer_len(&self, i: usize) -> Option<usize> {
         let rows = self.stream_ring_rows(i)?;
         let input = self.shape(i)?;
         let output = self.shape(i + 1)?;
+        let acc = self.layers().get(i)?.accumulators(input).saturating_mul(4);
         Some(
             rows.saturating_mul(input.row_len())
+                .saturating_add(acc)
                 .saturating_add(output.row_len()),
         )
     }
@@ -310,6 +323,8 @@ struct Stage {
     step: usize,
     /// Bytes of one output row.
     out_len: usize,
+    /// Bytes of the int32 accumulators of a reduction (0: a windowed layer).
+    acc_len: usize,
     /// Input rows received in this frame.
     received: usize,
     /// Next output row to compute.
@@ -331,7 +346,7 @@ impl Stage {
 
     /// Whether input row `y` is a tap of an output not computed yet.
     fn needed_later(&self, y: usize) -> bool {
-        let (s, d) = (self.axis.stride, self.axis.dilation);
+        let (s, d) = (self.axis.stride.max(1), self.axis.dilation);
         (0..self.axis.kernel).any(|t| {
             let base = (y + self.pad) as isize - (t * d) as isize;
             if base < 0 || !(base as usize).is_multiple_of(s) {
@@ -372,7 +387,7 @@ impl Rows for RingRows<'_> {
         if self.slots == 0 {
             return None;
         }
-        let start = ((y / self.step) % self.slots) * self.row_len;
+        let start = ((y / self.step.max(1)) % self.slots) * self.row_len;
         self.ring.get(start..start + self.row_len)
     }
 }
@@ -442,12 +457,10 @@ impl<'p, 'a> Pipeline<'p, 'a> {
     /// ```
     pub fn new(model: &'p Model<'a>, arena: &'p mut [i8]) -> Result<Self, Error> {
         let needed = model.stream_arena_len();
-        if arena.len() < needed {
-            return Err(Error::ArenaTooSmall {
-                needed,
-                found: arena.len(),
-            });
-        }
+        let found = arena.len();
+        let arena = arena
+            .get_mut(..needed)
+            .ok_or(Error::ArenaTooSmall { needed, found })?;
         let mut stages = heapless::Vec::new();
         for (i, layer) in model.layers().iter().enumerate() {
             let input = model.shape(i).unwrap_or_default();
@@ -461,6 +474,7 @@ impl<'p, 'a> Pipeline<'p, 'a> {
                 slots: model.stream_ring_rows(i).unwrap_or(0),
                 step: gcd(axis.stride, axis.dilation),
                 out_len: output.row_len(),
+                acc_len: layer.accumulators(input) * 4,
                 received: 0,
                 next_out: 0,
             };
@@ -469,7 +483,7 @@ impl<'p, 'a> Pipeline<'p, 'a> {
         }
         Ok(Self {
             model,
-            arena: &mut arena[..needed],
+            arena,
             stages,
             pushed: 0,
             state: State::Running,
@@ -581,7 +595,7 @@ impl<'p, 'a> Pipeline<'p, 'a> {
 /// Hands input row `newest` (or, with `None`, nothing: a poll for outputs that
 /// need no row) to the first of `stages`, computing and passing on every output
 /// it completes. `arena` starts at the first stage's ring; the stages' regions
-/// follow each other as `ring, output row`.
+/// follow each other as `ring, accumulators, output row`.
 fn feed<S: Sink + ?Sized>(
     stages: &mut [Stage],
     layers: &[Layer<'_>],
@@ -597,7 +611,26 @@ fn feed<S: Sink + ?Sized>(
         return Ok(());
     };
     let (ring, rest) = arena.split_at_mut(stage.ring_len());
+    let (acc, rest) = rest.split_at_mut(stage.acc_len);
     let (out, rest) = rest.split_at_mut(stage.out_len);
+    if layer.is_reduction() {
+        // Sums, not rows: the one output row comes with the last input row.
+        let Some((y, row)) = newest else {
+            return feed(later, later_layers, rounding, None, rest, sink);
+        };
+        stage.received = y + 1;
+        layer.accumulate(stage.input, y, row, acc, rounding);
+        if stage.received == stage.input.height && stage.next_out == 0 {
+            layer.finish(stage.input, acc, out, rounding);
+            stage.next_out = 1;
+            if later.is_empty() {
+                sink.row(0, out)?;
+            } else {
+                feed(later, later_layers, rounding, Some((0, &*out)), rest, sink)?;
+            }
+        }
+        return Ok(());
+    }
     if let (Layer::MaxPool(pool), true) = (layer, runs(layer)) {
         return feed_running(
             stage,
@@ -636,8 +669,11 @@ fn feed<S: Sink + ?Sized>(
         Some((y, row)) => {
             if stage.slots > 0 && stage.needed_later(y) {
                 let n = row.len();
-                let start = ((y / stage.step) % stage.slots) * n;
-                ring[start..start + n].copy_from_slice(row);
+                let start = ((y / stage.step.max(1)) % stage.slots) * n;
+                // In bounds by construction (the ring is `slots` rows of `n`).
+                if let Some(slot) = ring.get_mut(start..start + n) {
+                    slot.copy_from_slice(row);
+                }
             }
         }
         None => feed(later, later_layers, rounding, None, rest, sink)?,

@@ -29,30 +29,28 @@ pub enum Values<'a, T> {
 pub trait LeValue: Copy {
     /// Size in bytes.
     const SIZE: usize;
-    /// Reads one value from exactly `SIZE` bytes.
-    fn from_le(bytes: &[u8]) -> Self;
+    /// Reads one value from the first `SIZE` bytes (`None` if fewer).
+    fn from_le(bytes: &[u8]) -> Option<Self>;
 }
 
 impl LeValue for i32 {
     const SIZE: usize = 4;
-    fn from_le(b: &[u8]) -> Self {
-        i32::from_le_bytes([b[0], b[1], b[2], b[3]])
+    fn from_le(b: &[u8]) -> Option<Self> {
+        b.first_chunk().copied().map(i32::from_le_bytes)
     }
 }
 
 impl LeValue for f32 {
     const SIZE: usize = 4;
-    fn from_le(b: &[u8]) -> Self {
-        f32::from_le_bytes([b[0], b[1], b[2], b[3]])
+    fn from_le(b: &[u8]) -> Option<Self> {
+        b.first_chunk().copied().map(f32::from_le_bytes)
     }
 }
 
 impl LeValue for i64 {
     const SIZE: usize = 8;
-    fn from_le(b: &[u8]) -> Self {
-        let mut a = [0u8; 8];
-        a.copy_from_slice(&b[..8]);
-        i64::from_le_bytes(a)
+    fn from_le(b: &[u8]) -> Option<Self> {
+        b.first_chunk().copied().map(i64::from_le_bytes)
     }
 }
 
@@ -77,7 +75,7 @@ impl<T: LeValue> Values<'_, T> {
             Values::Le(b) => {
                 let start = i.checked_mul(T::SIZE)?;
                 let end = start.checked_add(T::SIZE)?;
-                b.get(start..end).map(T::from_le)
+                b.get(start..end).and_then(T::from_le)
             }
         }
     }

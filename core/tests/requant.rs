@@ -17,7 +17,7 @@ fn fixed(layer: &Layer<'_>) -> Option<bool> {
     let requant = match layer {
         Layer::Conv2d(c) => c.requant,
         Layer::Depthwise(d) => d.requant,
-        Layer::MaxPool(_) | Layer::Relu(_) => return None,
+        _ => return None,
     };
     Some(matches!(requant, Requantization::Fixed { .. }))
 }

@@ -116,41 +116,46 @@ fn wrong_identifier_and_tiny_files() {
 }
 
 #[test]
-fn unsupported_operator_is_named_with_its_index() {
-    let bytes = bad("unsupported_op.tflite");
-    let e = tflite::parse(&bytes).unwrap_err();
-    assert_eq!(
-        e,
-        Error::UnsupportedOp {
-            operator: 1,
-            op: "AVERAGE_POOL_2D"
-        }
-    );
-    assert_eq!(
-        e.to_string(),
-        "operator 1: AVERAGE_POOL_2D is not supported"
-    );
-}
-
-#[test]
-fn dense_model_names_its_first_unsupported_operator_and_lists_all() {
-    let bytes = bad("dense.tflite");
+fn unsupported_operator_is_named_with_its_index_and_all_are_listed() {
+    let bytes = bad("unsupported_leaky.tflite");
     // The first operator scanline does not run, in execution order, is the
-    // Flatten's RESHAPE; the listing shows the FULLY_CONNECTED after it.
+    // LEAKY_RELU; the listing shows the flatten and dense layer after it.
     let e = tflite::parse(&bytes).unwrap_err();
     assert_eq!(
         e,
         Error::UnsupportedOp {
             operator: 1,
-            op: "RESHAPE"
+            op: "LEAKY_RELU"
         }
     );
+    assert_eq!(e.to_string(), "operator 1: LEAKY_RELU is not supported");
     let mut ops = Vec::new();
     tflite::for_each_operator(&bytes, |i, name| ops.push((i, name))).unwrap();
     assert_eq!(
         ops,
-        [(0, "CONV_2D"), (1, "RESHAPE"), (2, "FULLY_CONNECTED")]
+        [
+            (0, "CONV_2D"),
+            (1, "LEAKY_RELU"),
+            (2, "RESHAPE"),
+            (3, "FULLY_CONNECTED")
+        ]
     );
+}
+
+#[test]
+fn models_once_refused_for_their_pooling_or_head_now_import() {
+    // Both were generated as "unsupported" before average pooling and the
+    // classifier head were run; they are kept byte-identical as import tests.
+    let import = bad("unsupported_op.tflite");
+    let import = tflite::parse(&import).unwrap();
+    assert_eq!(import.model().layers()[1].name(), "avgpool");
+    let bytes = bad("dense.tflite");
+    let import = tflite::parse(&bytes).unwrap();
+    let names: Vec<_> = import.model().layers().iter().map(|l| l.name()).collect();
+    assert_eq!(names, ["conv", "dense"]);
+    let layers: Vec<_> = import.operators().iter().map(|o| o.layer).collect();
+    assert_eq!(layers, [Some(0), None, Some(1)]); // the RESHAPE is no layer
+    assert_eq!(import.model().output_shape(), scanline::Shape::new(1, 1, 5));
 }
 
 #[test]
@@ -185,7 +190,7 @@ fn check_corrupted(bytes: &[u8]) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2000))]
+    #![proptest_config(ProptestConfig { cases: scanline_testkit::cases::count(2000), failure_persistence: None, ..ProptestConfig::default() })]
 
     /// Random bytes overwritten anywhere: an error or a model that runs, never a panic.
     #[test]

@@ -20,7 +20,8 @@ use scanline::{Model, Rounding};
 use scanline_host::Tensor;
 use scanline_host::edges::{Edges, INPUT_QUANT};
 use scanline_host::engine::{
-    Engine, Options, all_cores, available_kernels, run_frame, run_frame_threads, run_stream,
+    Engine, Options, all_cores, available_kernels, is_native, run_frame, run_frame_threads,
+    run_stream,
 };
 use scanline_host::kernel;
 use scanline_host::picture::{self, Channels};
@@ -56,7 +57,7 @@ fn model_entries(model: &Model<'_>, input: &Tensor<i8>, budget: Duration) -> Vec
     let want = run_frame(model, input).expect("portable frame engine");
     let cores = all_cores();
     let mut out = Vec::new();
-    for k in available_kernels() {
+    for k in timed_kernels() {
         let m = model.clone().with_kernels(k);
         let mut threads = vec![1];
         if cores > 1 {
@@ -149,7 +150,7 @@ fn main() {
             let want = edges
                 .run_int8_with(Engine::Frame, &input, Options::single(Kernels::PORTABLE))
                 .expect("edges");
-            for k in available_kernels() {
+            for k in timed_kernels() {
                 for t in [1, all_cores()] {
                     let opts = Options {
                         kernels: k,
@@ -184,11 +185,20 @@ fn main() {
         json,
         "], \"cores\": {}, \"kernel_sets\": [{}]}}",
         all_cores(),
-        available_kernels()
+        timed_kernels()
             .iter()
             .map(|k| format!("\"{}\"", k.isa().name()))
             .collect::<Vec<_>>()
             .join(", ")
     );
     println!("{json}");
+}
+
+/// The kernel sets worth timing here: the native ones (the Cortex-M4 set's
+/// figures come from QEMU, `cargo xtask bench --m4`).
+fn timed_kernels() -> Vec<scanline::exec::Kernels> {
+    available_kernels()
+        .into_iter()
+        .filter(|&k| is_native(k))
+        .collect()
 }

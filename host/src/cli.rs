@@ -83,9 +83,12 @@ pub enum Command {
     Edges(edges::Args),
     /// Run a quantized .tflite model on one input and write its output.
     ///
-    /// The model: a chain of CONV_2D, DEPTHWISE_CONV_2D, MAX_POOL_2D, RELU, RELU6
-    /// on int8 tensors, optionally with QUANTIZE / DEQUANTIZE at its float input
-    /// and output (what the TFLite converter writes for a full-int8 Keras model).
+    /// The model: a chain of CONV_2D, DEPTHWISE_CONV_2D, MAX_POOL_2D,
+    /// AVERAGE_POOL_2D, RELU, RELU6, MEAN (over height and width), RESHAPE (a
+    /// flatten into FULLY_CONNECTED), FULLY_CONNECTED and SOFTMAX on int8 tensors,
+    /// optionally with QUANTIZE / DEQUANTIZE at its float input and output (what
+    /// the TFLite converter writes for a full-int8 Keras model, classifiers
+    /// included). Any other operator is refused by name.
     ///
     /// The input: a .npy array shaped like the model input, `[1,H,W,C]` or `[H,W,C]`:
     /// int8, or float32 for a float-input model; or a PNG/JPEG image (1-channel
@@ -102,7 +105,10 @@ pub enum Command {
     /// grid of all output channels ("channel c"), each coloured with viridis over
     /// its own range (written under it). With --digest it also prints
     /// `digest fnv1a32 XXXXXXXX` of the int8 output, what the firmware logs.
+    /// For a classifier (an output of N class scores, `[1,N]` as TFLite writes
+    /// it) it prints the top-5 classes and their scores, named by --labels.
     #[command(after_help = examples!(
+        "scanline run --model classifier.tflite --input digit.png --digest --labels labels.txt",
         "scanline run --model model.tflite --input photo.png --output maps.png",
         "scanline run --model model.tflite --input input.npy --output out.npy --engine frame",
         "scanline run --model model.tflite --input frame.raw --pixel-format rgb565be --width 320 --digest",
@@ -116,7 +122,8 @@ pub enum Command {
     /// bytes (int8 weights + int32 bias), the streaming arena bytes of that stage
     /// (its line buffers and output row) and the bytes a full-frame engine (TFLite
     /// Micro style) needs while running it (its whole input and output tensors).
-    /// Totals: MACs, weights, the whole streaming arena vs the full-frame peak.
+    /// Totals: MACs, weights, the whole streaming arena vs the full-frame peak and
+    /// the sum of every activation tensor.
     #[command(after_help = examples!(
         "scanline info --model model.tflite",
         "scanline info --model model.tflite --width 320",

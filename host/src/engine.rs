@@ -285,6 +285,7 @@ pub fn available_kernels() -> Vec<Kernels> {
 pub fn kernels_for(isa: Isa) -> Option<Kernels> {
     match isa {
         Isa::Portable => Some(Kernels::PORTABLE),
+        Isa::Dsp => Some(Kernels::DSP),
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2 if std::arch::is_x86_feature_detected!("avx2") => {
             // SAFETY: the CPU was just seen to support AVX2.
@@ -305,13 +306,25 @@ pub fn kernels_for(isa: Isa) -> Option<Kernels> {
             let kernels = unsafe { Kernels::assume(Isa::Avx512) };
             Some(kernels)
         }
-        Isa::Dsp => Some(Kernels::DSP),
         _ => None,
     }
 }
 
+/// Whether `kernels` are a speed-up on this build: every set but the
+/// Cortex-M4 one, which runs everywhere (its primitives are plain Rust off
+/// Arm, so the host can test it) but is fast only on Arm.
+///
+/// ```
+/// use scanline::exec::Kernels;
+/// assert!(scanline_host::engine::is_native(Kernels::PORTABLE));
+/// assert_eq!(scanline_host::engine::is_native(Kernels::DSP), cfg!(target_arch = "arm"));
+/// ```
+pub fn is_native(kernels: Kernels) -> bool {
+    kernels.isa() != Isa::Dsp || cfg!(target_arch = "arm")
+}
+
 /// The kernel set to run with: the one [`KERNELS_VAR`] names, else the fastest
-/// this CPU supports.
+/// this CPU supports (the last native one of [`available_kernels`]).
 ///
 /// # Errors
 ///
@@ -336,7 +349,7 @@ pub fn default_kernels() -> Result<Kernels> {
         }
         Err(_) => Ok(available_kernels()
             .into_iter()
-            .rfind(|k| cfg!(target_arch = "arm") || k.isa() != Isa::Dsp)
+            .rfind(|&k| is_native(k))
             .unwrap_or(Kernels::PORTABLE)),
     }
 }

@@ -47,6 +47,20 @@ pub enum Error {
         #[source]
         source: scanline::Error,
     },
+    /// An input file is larger than scanline reads for its kind (see
+    /// [`crate::file`]): refused before it is read, so a huge file cannot
+    /// exhaust memory.
+    #[error("{}: the {kind} is {size} bytes, more than the {limit} bytes scanline reads", path.display())]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// What the file was read as, e.g. `model file`.
+        kind: &'static str,
+        /// Its size in bytes.
+        size: u64,
+        /// The limit for its kind.
+        limit: u64,
+    },
     /// A kernel given on the command line is malformed.
     #[error("kernel: {0}")]
     Kernel(String),
@@ -69,7 +83,9 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 /// What scanline runs, as the advice after an unsupported model says it.
 pub const SUPPORTED: &str = "scanline runs a chain of CONV_2D, DEPTHWISE_CONV_2D, MAX_POOL_2D, \
-RELU and RELU6 on int8 tensors, with QUANTIZE / DEQUANTIZE only at a float32 input and output";
+AVERAGE_POOL_2D, RELU, RELU6, MEAN (over height and width), RESHAPE (a flatten into \
+FULLY_CONNECTED), FULLY_CONNECTED and SOFTMAX on int8 tensors, with QUANTIZE / DEQUANTIZE only \
+at a float32 input and output";
 
 /// What to do about a model the core refuses: for an unsupported operator why
 /// it is not run and what is ([`SUPPORTED`]); for a float model how to quantize
@@ -78,19 +94,19 @@ RELU and RELU6 on int8 tensors, with QUANTIZE / DEQUANTIZE only at a float32 inp
 ///
 /// ```
 /// use scanline_host::error::advice;
-/// let e = scanline::Error::UnsupportedOp { operator: 1, op: "AVERAGE_POOL_2D" };
+/// let e = scanline::Error::UnsupportedOp { operator: 1, op: "LEAKY_RELU" };
 /// let text = format!("{e}{}", advice(&e));
-/// assert!(text.starts_with("operator 1: AVERAGE_POOL_2D is not supported: scanline pools by maximum only"));
+/// assert!(text.starts_with("operator 1: LEAKY_RELU is not supported: the only activations"));
 /// assert!(text.ends_with("with QUANTIZE / DEQUANTIZE only at a float32 input and output"));
 /// ```
 pub fn advice(e: &scanline::Error) -> String {
     match *e {
         scanline::Error::UnsupportedOp { op, .. } => {
             let why = match op {
-                "AVERAGE_POOL_2D" => "scanline pools by maximum only (Keras MaxPool2D)",
-                "FULLY_CONNECTED" | "RESHAPE" | "SOFTMAX" | "MEAN" | "SQUEEZE" | "ARG_MAX" => {
-                    "it belongs to the classifier head; scanline runs the convolutional front, so \
-                     convert the model up to its last convolution or pooling (in Keras: \
+                "L2_POOL_2D" => "scanline pools by maximum or average only",
+                "SQUEEZE" | "ARG_MAX" | "ARG_MIN" => {
+                    "it belongs to post-processing; scanline ends at the dense layer or softmax, \
+                     so convert the model up to it (in Keras: \
                      keras.Model(model.input, model.get_layer(NAME).output))"
                 }
                 "ADD" | "SUB" | "MUL" | "CONCATENATION" => {
@@ -101,9 +117,10 @@ pub fn advice(e: &scanline::Error) -> String {
                 }
                 "LOGISTIC" | "TANH" | "HARD_SWISH" | "LEAKY_RELU" | "PRELU" | "ELU" | "GELU"
                 | "TANH (fused activation)" | "SIGN_BIT (fused activation)" => {
-                    "the only activations scanline computes are ReLU and ReLU6 (fused or standalone)"
+                    "the only activations scanline computes are ReLU and ReLU6 (fused or \
+                     standalone) and a final softmax"
                 }
-                _ => "scanline runs the convolutional front of a CNN only",
+                _ => "scanline runs small CNN classifiers (a convolutional front and its head) only",
             };
             format!(": {why}; {SUPPORTED}")
         }

@@ -98,6 +98,10 @@ pub struct Summary {
     /// The full-frame peak: the largest [`LayerInfo::frame_bytes`].
     #[serde(rename = "frame_peak_bytes")]
     pub frame_peak: usize,
+    /// Every activation tensor (the input and each layer's output) at once: what a
+    /// full-frame engine needs without reusing memory between layers.
+    #[serde(rename = "frame_total_bytes")]
+    pub frame_total: usize,
 }
 
 impl Summary {
@@ -158,6 +162,10 @@ impl Summary {
             weight_bytes: layers.iter().map(|l| l.weight_bytes).sum(),
             stream_arena: model.stream_arena_len(),
             frame_peak: layers.iter().map(|l| l.frame_bytes).max().unwrap_or(0),
+            frame_total: (0..=model.layers().len())
+                .filter_map(|i| model.shape(i))
+                .map(|s| s.len())
+                .sum(),
             layers,
             edges,
         }
@@ -193,7 +201,8 @@ impl Geometry {
             Layer::Conv2d(l) => Some(of(&l.window, None)),
             Layer::Depthwise(l) => Some(of(&l.window, Some(l.depth_multiplier))),
             Layer::MaxPool(l) => Some(of(&l.window, None)),
-            Layer::Relu(_) => None,
+            Layer::AvgPool(l) => Some(of(&l.window, None)),
+            Layer::Relu(_) | Layer::Mean(_) | Layer::Dense(_) | Layer::Softmax(_) => None,
         }
     }
 }
@@ -249,8 +258,8 @@ fn window(layer: &Layer<'_>) -> String {
             describe_window(l.window.height, l.window.width, l.window.padding),
             l.depth_multiplier
         ),
-        Layer::MaxPool(l) => {
-            let w = l.window;
+        Layer::MaxPool(scanline::MaxPool2d { window: w, .. })
+        | Layer::AvgPool(scanline::AvgPool2d { window: w, .. }) => {
             format!(
                 "{}x{} s{} {}",
                 w.height.kernel,
@@ -259,7 +268,9 @@ fn window(layer: &Layer<'_>) -> String {
                 padding_name(w.padding)
             )
         }
-        Layer::Relu(_) => "-".into(),
+        Layer::Mean(_) => "all rows".into(),
+        Layer::Dense(l) => format!("{} -> {}", l.in_features, l.out_features),
+        Layer::Relu(_) | Layer::Softmax(_) => "-".into(),
     }
 }
 
@@ -278,6 +289,10 @@ fn activation(layer: &Layer<'_>) -> &'static str {
         Layer::Depthwise(l) => activation_name(l.activation),
         Layer::MaxPool(l) => activation_name(l.activation),
         Layer::Relu(l) => activation_name(l.activation),
+        Layer::AvgPool(l) => activation_name(l.activation),
+        Layer::Dense(l) => activation_name(l.activation),
+        Layer::Mean(_) => "none",
+        Layer::Softmax(_) => "softmax",
     }
 }
 
@@ -285,7 +300,8 @@ fn weights_quant(layer: &Layer<'_>) -> String {
     let n = match layer {
         Layer::Conv2d(l) => l.requant.len(),
         Layer::Depthwise(l) => l.requant.len(),
-        Layer::MaxPool(_) | Layer::Relu(_) => return "-".into(),
+        Layer::Dense(l) => l.requant.len(),
+        _ => return "-".into(),
     };
     if n == 1 {
         "per-tensor".into()
@@ -299,7 +315,8 @@ fn weight_bytes(layer: &Layer<'_>) -> usize {
     match layer {
         Layer::Conv2d(l) => l.weights.len() + bias(l.bias),
         Layer::Depthwise(l) => l.weights.len() + bias(l.bias),
-        Layer::MaxPool(_) | Layer::Relu(_) => 0,
+        Layer::Dense(l) => l.weights.len() + bias(l.bias),
+        _ => 0,
     }
 }
 
@@ -561,6 +578,11 @@ impl std::fmt::Display for ModelInfo {
             f,
             "full-frame peak:  {} bytes (largest input + output tensor pair){ratio}",
             grouped(s.frame_peak as u64)
+        )?;
+        writeln!(
+            f,
+            "full-frame sum:   {} bytes (every activation tensor, no reuse)",
+            grouped(s.frame_total as u64)
         )
     }
 }

@@ -227,7 +227,7 @@ impl Network {
         if raw.width == 0 {
             return Err(frame_error("--width must be at least 1".into()));
         }
-        let bytes = fs_err::read(path)?;
+        let bytes = crate::file::read(path, crate::file::Kind::Frame)?;
         let Some(frame) = raw_shape(bytes.len(), raw, s.channels) else {
             return Err(frame_error(format!(
                 "{} bytes is not a whole number of {}-pixel {} lines ({} bytes each)",

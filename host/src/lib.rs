@@ -1,6 +1,7 @@
 //! scanline-host: the host side of scanline — images, .npy files, the f32 reference
 //! and the `scanline` command line.
 
+pub mod classifier;
 pub mod cli;
 pub mod colour;
 pub mod command;
@@ -9,6 +10,7 @@ pub mod edges;
 pub mod engine;
 pub mod error;
 pub mod figure;
+pub mod file;
 pub mod info;
 pub mod input;
 pub mod json;

@@ -54,10 +54,10 @@ impl Network {
     ///
     /// [`Error::Io`] naming the file if it cannot be read; [`Error::Model`] naming
     /// the file with the core's error as its source if it is malformed or
-    /// unsupported (e.g. `operator 1: AVERAGE_POOL_2D is not supported`).
+    /// unsupported (e.g. `operator 1: LEAKY_RELU is not supported`).
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let bytes = fs_err::read(path)?;
+        let bytes = crate::file::read(path, crate::file::Kind::Model)?;
         Self::from_bytes(path, bytes)
     }
 

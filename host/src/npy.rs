@@ -116,7 +116,7 @@ pub struct Array {
 /// Fortran order, or its shape is absurd.
 pub fn read_any(path: impl AsRef<Path>) -> Result<Array> {
     let path = path.as_ref();
-    let bytes = fs_err::read(path)?;
+    let bytes = crate::file::read(path, crate::file::Kind::Npy)?;
     parse(path, &bytes)
 }
 
@@ -213,8 +213,12 @@ fn wrong_dtype(path: &Path, expected: &str, found: &str) -> Error {
     npy_error(path, format!("expected {expected}, found {found}"))
 }
 
-/// Parses the bytes of a whole `.npy` file.
-fn parse(path: &Path, bytes: &[u8]) -> Result<Array> {
+/// Parses the bytes of a whole `.npy` file; `path` only names the file in errors.
+///
+/// # Errors
+///
+/// As [`read_any`], without the I/O errors.
+pub fn parse(path: &Path, bytes: &[u8]) -> Result<Array> {
     let err = |m: String| npy_error(path, m);
     let header_end = check_preamble(bytes).map_err(err)?;
     let text = &bytes[..header_end];

@@ -59,9 +59,19 @@ impl Output {
     /// [`Error::Invalid`] naming the file for another extension; the npy or image
     /// writer's errors.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        self.save_with(path, false)
+    }
+
+    /// [`Output::save`]; with `vector` (a classifier's 1x1xN scores,
+    /// [`scanline::Model::output_is_vector`]) the `.npy` is shaped `[1, N]` as
+    /// TFLite's output tensor is.
+    ///
+    /// # Errors
+    ///
+    /// As [`Output::save`].
+    pub fn save_with(&self, path: impl AsRef<Path>, vector: bool) -> Result<()> {
         let path = path.as_ref();
-        let s = self.shape();
-        let dims = [1, s.height, s.width, s.channels];
+        let dims = npy_dims(self.shape(), vector);
         match OutputFormat::of(path)? {
             OutputFormat::Npy => match self {
                 Output::Int8 { values, .. } => npy::write_i8(path, &dims, &values.data),
@@ -89,6 +99,23 @@ impl Output {
             Output::Int8 { values, .. } => Some(digest(&values.data)),
             Output::Float(_) => None,
         }
+    }
+}
+
+/// The `.npy` shape of an output of `shape`: `[1, H, W, C]`, or `[1, N]` for a
+/// `vector` (see [`Output::save_with`]).
+///
+/// ```
+/// use scanline::Shape;
+/// use scanline_host::output::npy_dims;
+/// assert_eq!(npy_dims(Shape::new(1, 1, 10), true), [1, 10]);
+/// assert_eq!(npy_dims(Shape::new(1, 1, 10), false), [1, 1, 1, 10]);
+/// ```
+pub fn npy_dims(shape: Shape, vector: bool) -> Vec<usize> {
+    if vector {
+        vec![1, shape.len()]
+    } else {
+        vec![1, shape.height, shape.width, shape.channels]
     }
 }
 

@@ -1,6 +1,6 @@
 //! Reference: the f32 reference of every core operation, with TensorFlow's float
-//! semantics (`tf.nn.conv2d`, `tf.nn.depthwise_conv2d`, `tf.nn.max_pool2d`,
-//! `tf.nn.relu`, `tf.nn.relu6`), used to bound the error of the int8 engine.
+//! semantics (`tf.nn.conv2d`, `tf.nn.depthwise_conv2d`, `tf.nn.max_pool2d`, `avg_pool2d`,
+//! `relu`, `relu6`; mean, dense, softmax in [`crate::classifier`]), to bound the int8 error.
 //!
 //! Everything works on owned HWC [`Tensor<f32>`]s and returns a host
 //! [`Error`] (never panics) when shapes or parameters do not fit.
@@ -135,6 +135,14 @@ pub enum FloatLayer {
     MaxPool(MaxPoolF32),
     /// Standalone activation ([`Activation::Relu`] or [`Activation::Relu6`]).
     Activation(Activation),
+    /// Average pooling (the same parameters as max-pooling).
+    AvgPool(MaxPoolF32),
+    /// Mean over height and width.
+    Mean,
+    /// Dense layer over the whole input.
+    Dense(crate::classifier::DenseF32),
+    /// Softmax over the channels, with its `beta`.
+    Softmax(f32),
 }
 
 impl FloatLayer {
@@ -239,6 +247,13 @@ impl FloatLayer {
                 activation: l.activation,
             }),
             Layer::Relu(l) => FloatLayer::Activation(l.activation),
+            Layer::AvgPool(l) => FloatLayer::AvgPool(MaxPoolF32 {
+                window: l.window,
+                activation: l.activation,
+            }),
+            Layer::Mean(_) => FloatLayer::Mean,
+            Layer::Dense(l) => FloatLayer::Dense(crate::classifier::DenseF32::of(l)?),
+            Layer::Softmax(l) => FloatLayer::Softmax(l.beta),
         })
     }
 
@@ -249,6 +264,10 @@ impl FloatLayer {
             FloatLayer::Depthwise(l) => depthwise_conv2d(input, l),
             FloatLayer::MaxPool(l) => max_pool2d(input, l),
             FloatLayer::Activation(a) => activation(input, *a),
+            FloatLayer::AvgPool(l) => pool2d(input, l, true),
+            FloatLayer::Mean => crate::classifier::mean(input),
+            FloatLayer::Dense(l) => crate::classifier::dense(input, l),
+            FloatLayer::Softmax(beta) => crate::classifier::softmax(input, *beta),
         }
     }
 }
@@ -472,23 +491,29 @@ pub fn depthwise_conv2d(input: &Tensor<f32>, dw: &DepthwiseF32) -> Result<Tensor
 /// assert_eq!(max_pool2d(&input, &pool).unwrap().data, vec![-5.0, -1.0]);
 /// ```
 pub fn max_pool2d(input: &Tensor<f32>, pool: &MaxPoolF32) -> Result<Tensor<f32>> {
+    pool2d(input, pool, false)
+}
+
+/// `tf.nn.max_pool2d`, or with `average` `tf.nn.avg_pool2d` (cells in the image), then the activation.
+fn pool2d(input: &Tensor<f32>, pool: &MaxPoolF32, average: bool) -> Result<Tensor<f32>> {
     check_tensor(input)?;
+    let what = if average { "average pool" } else { "max-pool" };
     let s = input.shape;
     if s.channels == 0 {
-        return Err(Error::Shape("max-pool: the input has no channel".into()));
+        return Err(Error::Shape(format!("{what}: the input has no channel")));
     }
     let win = &pool.window;
     if win.height.dilation != 1 || win.width.dilation != 1 {
-        return Err(Error::Invalid("max-pool: dilation must be 1".into()));
+        return Err(Error::Invalid(format!("{what}: dilation must be 1")));
     }
-    let out_shape = output_shape(win, s, s.channels, "max-pool")?;
+    let out_shape = output_shape(win, s, s.channels, what)?;
     let (pt, pl) = (win.pad_top(s.height), win.pad_left(s.width));
     let c = s.channels;
     let mut out = Vec::with_capacity(out_shape.len());
     for oy in 0..out_shape.height {
         for ox in 0..out_shape.width {
             for ch in 0..c {
-                let mut m = f32::NEG_INFINITY;
+                let (mut m, mut sum, mut n) = (f32::NEG_INFINITY, 0f32, 0f32);
                 for ky in 0..win.height.kernel {
                     let Some(iy) = tap(&win.height, oy, pt, ky, s.height) else {
                         continue;
@@ -497,10 +522,14 @@ pub fn max_pool2d(input: &Tensor<f32>, pool: &MaxPoolF32) -> Result<Tensor<f32>>
                         let Some(ix) = tap(&win.width, ox, pl, kx, s.width) else {
                             continue;
                         };
-                        m = m.max(input.data[(iy * s.width + ix) * c + ch]);
+                        let v = input.data[(iy * s.width + ix) * c + ch];
+                        m = m.max(v);
+                        sum += v;
+                        n += 1.0;
                     }
                 }
-                out.push(pool.activation.apply_f32(m));
+                let v = if average { sum / n } else { m };
+                out.push(pool.activation.apply_f32(v));
             }
         }
     }

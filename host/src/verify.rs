@@ -355,6 +355,11 @@ pub fn input_of(header: &Header, frame: &Frame, model: &Model<'_>) -> Result<Opt
     let converter = pixel_format(&header.format)?
         .map(|f| LineConverter::for_model(f, model).map(|c| c.with_gray(gray)))
         .transpose()?;
+    // Every line must be there before the input is allocated: its size comes
+    // from the log's header, which may claim any shape.
+    if (0..shape.height).any(|y| !frame.lines.contains_key(&y)) {
+        return Ok(None);
+    }
     let mut input = vec![0i8; shape.len()];
     for (y, row) in input.chunks_mut(shape.row_len()).enumerate() {
         let Some(line) = frame.lines.get(&y) else {

@@ -48,7 +48,10 @@ fn run_case(name: &str) -> Result<(), String> {
         return Err(format!("input.npy shape {in_shape:?}, model input {s}"));
     }
     let s = model.output_shape();
-    if out_shape != [1, s.height as u64, s.width as u64, s.channels as u64] {
+    // A classifier's output is `[1, N]`: the trailing dimensions of `[1, 1, 1, N]`.
+    let mut padded = vec![1u64; 4usize.saturating_sub(out_shape.len())];
+    padded.extend(&out_shape);
+    if padded != [1, s.height as u64, s.width as u64, s.channels as u64] {
         return Err(format!(
             "expected.npy shape {out_shape:?}, model output {s}"
         ));

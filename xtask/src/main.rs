@@ -1,13 +1,16 @@
 //! xtask: scanline's project automation, run as `cargo xtask <task>`.
 //!
-//! One file per task (`test.rs`, `bench.rs`, `qemu.rs`, `man.rs`); `stage.rs`
+//! One file per task (`test.rs`, `bench.rs`, `qemu.rs`, `man.rs`, `fuzz.rs`, `miri.rs`); `stage.rs`
 //! runs, times and summarizes the stages of a task; `bless.rs` lists the golden files that
 //! `test --bless` rewrote; `tidy.rs` holds repository checks that run as
 //! ordinary tests under `cargo test --workspace`.
 
 mod bench;
 mod bless;
+mod fuzz;
 mod man;
+mod miri;
+mod panics;
 mod qemu;
 mod stage;
 mod test;
@@ -47,6 +50,21 @@ tasks:
                         report (instructions, worst push_row, RAM) and compares with
                         the host. `cargo xtask qemu --help` for the options.
   man                   the scanline manual pages (clap_mangen) into target/man/
+  fuzz [--seconds N] [--cmin] [TARGET]
+                        the cargo-fuzz targets of fuzz/ (nightly; cargo-fuzz is
+                        installed if missing), each N seconds (default 600) on its
+                        committed corpus; prints executions and coverage per target.
+                        --cmin: minimise each corpus afterwards. The corpora are
+                        replayed on stable by `cargo xtask test`.
+  miri                  the core's tests under Miri (nightly; the component is added
+                        if missing), property tests cut to PROPTEST_CASES=4
+  panics [--sites] [--max N]
+                        builds the board binary (release) and counts the panic call
+                        sites its frame loop links (`cargo xtask panics --help`)
+  soak [--frames N] [--seed S]
+                        N frames (default 1000) in QEMU with camera faults injected at
+                        seeded random lines: frames done, dropped and why, digest
+                        mismatches (must be 0), stack high-water every 100 frames
   help                  this text
 ";
 
@@ -65,6 +83,10 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(&args[1..]),
         Some("qemu") => qemu::run(&args[1..]),
         Some("man") => man::run(&args[1..]),
+        Some("fuzz") => fuzz::run(&args[1..]),
+        Some("miri") => miri::run(&args[1..]),
+        Some("panics") => panics::run(&args[1..]),
+        Some("soak") => qemu::soak_task(&args[1..]),
         Some(other) => {
             eprint!("xtask: unknown task `{other}`\n\n{USAGE}");
             ExitCode::from(2)

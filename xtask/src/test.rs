@@ -249,8 +249,11 @@ pub fn run(args: &[String]) -> ExitCode {
     if has_firmware {
         if no_rustup {
             stages.not_run("firmware qemu", "stopped: rustup is missing");
+            stages.not_run("firmware soak", "stopped: rustup is missing");
         } else {
             stages.stage("firmware qemu", || crate::qemu::test_stage(options.install));
+            // 100 frames of 24x32 (small, to stay fast) with seeded faults.
+            stages.stage("firmware soak", || crate::qemu::soak_stage(options.install));
         }
     } else {
         stages.not_run(

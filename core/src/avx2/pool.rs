@@ -45,8 +45,28 @@ pub(super) fn pool_row<R: Rows + ?Sized>(
     let tmp = unsafe { &*(tmp as *const [MaybeUninit<i8>] as *const [i8]) };
     let out = &mut out[..out_w * c];
     let ax = win.width;
-    if c == 1 && ax.kernel == 2 && ax.stride == 2 && pad_left == 0 && 2 * out_w <= n {
+    let halving = ax.kernel == 2 && ax.stride == 2 && pad_left == 0 && 2 * out_w <= input.width;
+    if halving && c == 1 {
         max_pairs(&tmp[..2 * out_w], out);
+    } else if halving && matches!(c, 4 | 8 | 16 | 32 | 64) {
+        // Each value against the same channel one pixel on, then every other
+        // pixel's channels copied out.
+        let len = 2 * out_w * c;
+        let mut next = [const { MaybeUninit::<i8>::uninit() }; POOL_ROW];
+        let next = &mut next[..len - c];
+        for (d, &x) in next.iter_mut().zip(&tmp[..len - c]) {
+            d.write(x);
+        }
+        max_into(next, &tmp[c..len]);
+        // SAFETY: every element of next was written by the copy above.
+        let next = unsafe { &*(next as *const [MaybeUninit<i8>] as *const [i8]) };
+        match c {
+            4 => every_other::<4>(next, out),
+            8 => every_other::<8>(next, out),
+            16 => every_other::<16>(next, out),
+            32 => every_other::<32>(next, out),
+            _ => every_other::<64>(next, out),
+        }
     } else {
         for (ox, o) in out.chunks_exact_mut(c).enumerate() {
             let x0 = ax.first_tap(ox, pad_left);
@@ -137,6 +157,16 @@ fn max_pairs(src: &[i8], out: &mut [i8]) {
     }
     for (o, p) in out[i..n].iter_mut().zip(src[2 * i..].chunks_exact(2)) {
         *o = p[0].max(p[1]);
+    }
+}
+
+/// `out`'s pixels of `C` channels are `src`'s even pixels: fixed-size copies.
+#[target_feature(enable = "avx2")]
+fn every_other<const C: usize>(src: &[i8], out: &mut [i8]) {
+    for (o, s) in out.chunks_exact_mut(C).zip(src.chunks(2 * C)) {
+        if let (Ok(o), Some(s)) = (<&mut [i8; C]>::try_from(o), s.first_chunk::<C>()) {
+            *o = *s;
+        }
     }
 }
 

@@ -87,14 +87,42 @@ impl<'a> Tensor<'a> {
         Ok(d)
     }
 
-    /// An int8 activation `[1, H, W, C]` with per-tensor quantization.
+    /// An int8 activation with per-tensor quantization: `[1, H, W, C]`, or of a
+    /// lower rank read as its trailing dimensions (`[1, N]` and `[N]` are `1x1xN`,
+    /// `[1, W, C]` is `1xWxC`).
     pub(super) fn activation(&self) -> Result<(Shape, Quant)> {
         self.expect_type(ty::INT8, "activations must be int8")?;
-        let d = self.dims4()?;
-        if d[0] != 1 {
+        let v = self.dims()?;
+        let rank = v.len();
+        if !(1..=4).contains(&rank) {
+            return Err(self.unsupported("must have rank 1 to 4"));
+        }
+        let mut d = [1usize; 4];
+        for i in 0..rank {
+            let n = v.i32(i).unwrap_or(0);
+            if n < 1 {
+                return Err(self.unsupported("has a dimension below 1 (dynamic shape?)"));
+            }
+            let slot = d
+                .get_mut((4 + i).wrapping_sub(rank))
+                .ok_or(self.unsupported("has more than 4 dimensions"))?;
+            *slot = n as usize;
+        }
+        // Rank 2 and up lead with the batch: it must be 1.
+        if rank >= 2 && v.i32(0) != Some(1) {
             return Err(self.unsupported("batch size must be 1"));
         }
         Ok((Shape::new(d[1], d[2], d[3]), self.quant()?))
+    }
+
+    /// The dimensions of a constant of rank 2 (`[rows, columns]`, e.g. a dense
+    /// layer's filter).
+    pub(super) fn dims2(&self) -> Result<[usize; 2]> {
+        let v = self.dims()?;
+        match (v.len(), v.i32(0), v.i32(1)) {
+            (2, Some(a), Some(b)) if a >= 1 && b >= 1 => Ok([a as usize, b as usize]),
+            _ => Err(self.unsupported("must have rank 2 and no dimension below 1")),
+        }
     }
 
     fn quant_table(&self) -> Result<Table<'a>> {

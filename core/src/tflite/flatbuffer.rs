@@ -37,12 +37,18 @@ pub(super) fn bytes_at<'a>(
 
 fn u16_at(buf: &[u8], pos: usize, what: &'static str) -> Result<u16> {
     let b = bytes_at(buf, pos, 2, what)?;
-    Ok(u16::from_le_bytes([b[0], b[1]]))
+    b.first_chunk()
+        .copied()
+        .map(u16::from_le_bytes)
+        .ok_or(malformed(pos, what))
 }
 
 fn u32_at(buf: &[u8], pos: usize, what: &'static str) -> Result<u32> {
     let b = bytes_at(buf, pos, 4, what)?;
-    Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    b.first_chunk()
+        .copied()
+        .map(u32::from_le_bytes)
+        .ok_or(malformed(pos, what))
 }
 
 /// Follows the `u32` offset stored at `pos`: `pos + value`.
@@ -77,7 +83,11 @@ impl<'a> Table<'a> {
     /// The table at `pos`.
     pub(super) fn new(buf: &'a [u8], pos: usize, what: &'static str) -> Result<Self> {
         let b = bytes_at(buf, pos, 4, what)?;
-        let soffset = i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as i64;
+        let soffset = b
+            .first_chunk()
+            .copied()
+            .map(i32::from_le_bytes)
+            .ok_or(malformed(pos, what))? as i64;
         let vtable = (pos as i64)
             .checked_sub(soffset)
             .filter(|&v| v >= 0 && (v as u64) < buf.len() as u64)
@@ -240,8 +250,8 @@ impl<'a> Vector<'a> {
 
     /// Element `i` of a vector of `i32`.
     pub(super) fn i32(&self, i: usize) -> Option<i32> {
-        let b = self.data.get(i.checked_mul(4)?..)?.get(..4)?;
-        Some(i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        let b = self.data.get(i.checked_mul(4)?..)?;
+        b.first_chunk().copied().map(i32::from_le_bytes)
     }
 
     /// Element `i` of a vector of tables.

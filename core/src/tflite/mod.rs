@@ -3,7 +3,10 @@
 //! bytes and the model borrows them.
 //!
 //! Supported: a linear chain of `CONV_2D`, `DEPTHWISE_CONV_2D`, `MAX_POOL_2D`,
-//! `RELU` and `RELU6` on int8 tensors (per-channel int8 weights, int32 bias, fused
+//! `AVERAGE_POOL_2D`, `RELU`, `RELU6`, `MEAN` (over height and width),
+//! `RESHAPE` (a flatten into `FULLY_CONNECTED`, or one that keeps the shape),
+//! `FULLY_CONNECTED` and `SOFTMAX` on int8 tensors (per-tensor or per-channel
+//! int8 weights, int32 bias, fused
 //! `NONE` / `RELU` / `RELU_N1_TO_1` / `RELU6` activations), optionally preceded by a
 //! `QUANTIZE` of a float32 input and followed by a `DEQUANTIZE` to a float32 output
 //! (the converter's float-I/O models). Anything else is an error naming the
@@ -67,7 +70,8 @@ pub struct Operator<'a> {
     pub index: usize,
     /// TFLite builtin name, such as `"CONV_2D"`.
     pub name: &'static str,
-    /// The [`Model`] layer it became; `None` for `QUANTIZE` and `DEQUANTIZE`.
+    /// The [`Model`] layer it became; `None` for `QUANTIZE`, `DEQUANTIZE` and
+    /// `RESHAPE` (a no-op on HWC bytes).
     pub layer: Option<usize>,
     /// Its (activation) input tensor.
     pub input: TensorRef<'a>,
@@ -137,10 +141,10 @@ impl<'a> Import<'a> {
 ///
 /// ```
 /// use scanline::{Error, tflite};
-/// let bytes = include_bytes!("../../../tests/fixtures/tflite/bad/unsupported_op.tflite");
+/// let bytes = include_bytes!("../../../tests/fixtures/tflite/bad/unsupported_leaky.tflite");
 /// let err = tflite::parse(bytes).unwrap_err();
-/// assert_eq!(err, Error::UnsupportedOp { operator: 1, op: "AVERAGE_POOL_2D" });
-/// assert_eq!(err.to_string(), "operator 1: AVERAGE_POOL_2D is not supported");
+/// assert_eq!(err, Error::UnsupportedOp { operator: 1, op: "LEAKY_RELU" });
+/// assert_eq!(err.to_string(), "operator 1: LEAKY_RELU is not supported");
 /// ```
 ///
 /// A float-I/O model gives the quantization of its float input and output:
@@ -207,8 +211,13 @@ pub fn parse_with(bytes: &[u8], rounding: Rounding) -> Result<Import<'_>> {
             code::CONV_2D
                 | code::DEPTHWISE_CONV_2D
                 | code::MAX_POOL_2D
+                | code::AVERAGE_POOL_2D
                 | code::RELU
                 | code::RELU6
+                | code::MEAN
+                | code::RESHAPE
+                | code::FULLY_CONNECTED
+                | code::SOFTMAX
                 | code::QUANTIZE
                 | code::DEQUANTIZE
         );
@@ -296,6 +305,33 @@ pub fn parse_with(bytes: &[u8], rounding: Rounding) -> Result<Import<'_>> {
                 io.output
                     .expect_type(ty::FLOAT32, "a trailing DEQUANTIZE must give float32")?;
                 float_output = Some(io.input.activation()?.1);
+            }
+            code::RESHAPE => {
+                // HWC bytes are the same before and after: a reshape is a no-op if
+                // a dense layer (which flattens its input) reads it, or if the
+                // shape does not change (`[1, 1, 1, C]` and `[1, C]` are both 1x1xC).
+                let (in_shape, in_q) = io.input.activation()?;
+                let (out_shape, out_q) = io.output.activation()?;
+                let next = match file.operators.table(i + 1) {
+                    Ok(t) => Some(file.opcode(&t)?),
+                    Err(_) => None,
+                };
+                let flatten = next == Some(code::FULLY_CONNECTED);
+                if in_q != out_q || in_shape.len() != out_shape.len() {
+                    return Err(Error::Graph {
+                        operator: Some(i),
+                        reason: "RESHAPE changes the quantization or the element count",
+                    });
+                }
+                if !(flatten || in_shape == out_shape) {
+                    return Err(Error::Graph {
+                        operator: Some(i),
+                        reason: "RESHAPE is supported only as a flatten into FULLY_CONNECTED",
+                    });
+                }
+                if model_input.is_none() {
+                    model_input = Some((in_shape, in_q));
+                }
             }
             _ => {
                 if model_input.is_none() {

@@ -5,8 +5,8 @@ use super::file::{File, Tensor};
 use super::flatbuffer::{Table, Vector, malformed};
 use super::schema::{builtin_name, code, field, options, ty};
 use crate::{
-    Activation, Axis, Conv2d, DepthwiseConv2d, Error, Layer, MaxPool2d, Padding, Relu,
-    Requantization, Result, Values, WeightLayout, Window,
+    Activation, AvgPool2d, Axis, Conv2d, Dense, DepthwiseConv2d, Error, Layer, MaxPool2d, Mean,
+    Padding, Relu, Requantization, Result, Softmax, Values, WeightLayout, Window,
 };
 
 /// A builtin options table of the expected union type.
@@ -100,6 +100,49 @@ fn conv_window(t: &Table<'_>, (kh, kw): (usize, usize), f: &WindowFields) -> Res
     })
 }
 
+/// The optional int32 bias (input 2) of a conv, depthwise or dense operator with
+/// `co` outputs.
+fn bias<'a>(file: &File<'a>, io: &Io<'a>, co: usize, at: usize) -> Result<Option<Values<'a, i32>>> {
+    match io.inputs.i32(2) {
+        Some(b) if b >= 0 => {
+            let bias = file.tensor(b, at)?;
+            bias.expect_type(ty::INT32, "bias must be int32")?;
+            let len = co.saturating_mul(4);
+            Ok(Some(Values::Le(file.constant(
+                &bias,
+                len,
+                "bias must be constant",
+            )?)))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// The window of a pooling operator from its `Pool2DOptions` table `t`.
+fn pool_window(t: &Table<'_>) -> Result<Window> {
+    use field::*;
+    let axis = |k, s, ks, ss| -> Result<Axis> {
+        Ok(Axis::new(positive(t, k, 0, ks)?, positive(t, s, 0, ss)?, 1))
+    };
+    Ok(Window {
+        height: axis(POOL_FILTER_H, POOL_STRIDE_H, "filter_height", "stride_h")?,
+        width: axis(POOL_FILTER_W, POOL_STRIDE_W, "filter_width", "stride_w")?,
+        padding: padding(t, POOL_PADDING)?,
+    })
+}
+
+/// Checks that a `quantized_bias_type` option is unset or int32.
+fn int32_bias_type(t: &Table<'_>, id: usize, i: usize) -> Result<()> {
+    let bias_ty = t.i8(id, 0, "quantized_bias_type")?;
+    if bias_ty != 0 && bias_ty != ty::INT32 {
+        return Err(Error::Graph {
+            operator: Some(i),
+            reason: "quantized_bias_type must be int32",
+        });
+    }
+    Ok(())
+}
+
 /// Activation input/output, and optional weights/bias, of an operator.
 pub(super) struct Io<'a> {
     pub(super) input: Tensor<'a>,
@@ -141,19 +184,7 @@ pub(super) fn layer_of<'a>(
             let weights: &[i8] =
                 bytemuck::cast_slice(file.constant(&filter, n, "weights must be constant")?);
             let weight_scales = filter.weight_scales(dim, co)?;
-            let bias = match io.inputs.i32(2) {
-                Some(b) if b >= 0 => {
-                    let bias = file.tensor(b, at)?;
-                    bias.expect_type(ty::INT32, "bias must be int32")?;
-                    let len = co.saturating_mul(4);
-                    Some(Values::Le(file.constant(
-                        &bias,
-                        len,
-                        "bias must be constant",
-                    )?))
-                }
-                _ => None,
-            };
+            let bias = bias(file, io, co, at)?;
             if depthwise {
                 let t = options(op, options::DEPTHWISE_CONV_2D, i)?;
                 use field::*;
@@ -181,13 +212,7 @@ pub(super) fn layer_of<'a>(
             } else {
                 let t = options(op, options::CONV_2D, i)?;
                 use field::*;
-                let bias_ty = t.i8(CONV_QUANTIZED_BIAS_TYPE, 0, "quantized_bias_type")?;
-                if bias_ty != 0 && bias_ty != ty::INT32 {
-                    return Err(Error::Graph {
-                        operator: Some(i),
-                        reason: "quantized_bias_type must be int32",
-                    });
-                }
+                int32_bias_type(&t, CONV_QUANTIZED_BIAS_TYPE, i)?;
                 Ok(Layer::Conv2d(Conv2d {
                     in_channels: d[3],
                     out_channels: co,
@@ -202,30 +227,92 @@ pub(super) fn layer_of<'a>(
                 }))
             }
         }
-        code::MAX_POOL_2D => {
+        code::MAX_POOL_2D | code::AVERAGE_POOL_2D => {
             let t = options(op, options::POOL_2D, i)?;
-            use field::*;
             if in_q != out_q {
                 return Err(Error::Graph {
                     operator: Some(i),
-                    reason: "MAX_POOL_2D input and output quantization differ",
+                    reason: "pooling input and output quantization differ",
                 });
             }
-            let axis = |k, s, ks, ss| -> Result<Axis> {
-                Ok(Axis::new(
-                    positive(&t, k, 0, ks)?,
-                    positive(&t, s, 0, ss)?,
-                    1,
-                ))
-            };
-            Ok(Layer::MaxPool(MaxPool2d {
-                window: Window {
-                    height: axis(POOL_FILTER_H, POOL_STRIDE_H, "filter_height", "stride_h")?,
-                    width: axis(POOL_FILTER_W, POOL_STRIDE_W, "filter_width", "stride_w")?,
-                    padding: padding(&t, POOL_PADDING)?,
-                },
-                quant: in_q,
-                activation: activation(&t, POOL_ACTIVATION, i)?,
+            let window = pool_window(&t)?;
+            let activation = activation(&t, field::POOL_ACTIVATION, i)?;
+            Ok(if code == code::MAX_POOL_2D {
+                Layer::MaxPool(MaxPool2d {
+                    window,
+                    quant: in_q,
+                    activation,
+                })
+            } else {
+                Layer::AvgPool(AvgPool2d {
+                    window,
+                    quant: in_q,
+                    activation,
+                })
+            })
+        }
+        code::MEAN => {
+            let t = options(op, options::REDUCER, i)?;
+            let axis = file.tensor(io.inputs.i32(1).unwrap_or(-1), at)?;
+            axis.expect_type(ty::INT32, "MEAN axes must be int32")?;
+            let bytes = file.constant(&axis, 8, "MEAN axes must be constant")?;
+            let axes = Values::<i32>::Le(bytes);
+            let hw = |a: Option<i32>| matches!(a, Some(1 | 2 | -3 | -2));
+            let (a, b) = (axes.get(0), axes.get(1));
+            if !(hw(a) && hw(b) && a.map(|v| v.rem_euclid(4)) != b.map(|v| v.rem_euclid(4))) {
+                return Err(Error::Graph {
+                    operator: Some(i),
+                    reason: "MEAN is supported over height and width only (axes 1 and 2)",
+                });
+            }
+            Ok(Layer::Mean(Mean {
+                keep_dims: t.u8(field::REDUCER_KEEP_DIMS, 0, "keep_dims")? != 0,
+                input: in_q,
+                output: out_q,
+            }))
+        }
+        code::FULLY_CONNECTED => {
+            let t = options(op, options::FULLY_CONNECTED, i)?;
+            use field::*;
+            if t.i8(FC_WEIGHTS_FORMAT, 0, "weights_format")? != 0 {
+                return Err(Error::Graph {
+                    operator: Some(i),
+                    reason: "FULLY_CONNECTED weights must be in the DEFAULT format",
+                });
+            }
+            int32_bias_type(&t, FC_QUANTIZED_BIAS_TYPE, i)?;
+            let filter = file.tensor(io.inputs.i32(1).unwrap_or(-1), at)?;
+            filter.expect_type(ty::INT8, "weights must be int8")?;
+            let [co, depth] = filter.dims2()?;
+            if co != out_shape.channels || depth != in_shape.len() {
+                return Err(Error::Graph {
+                    operator: Some(i),
+                    reason: "filter shape does not match the input size and output channels",
+                });
+            }
+            let n = co
+                .checked_mul(depth)
+                .ok_or(malformed(filter.table.pos(), "filter too large"))?;
+            let weights: &[i8] =
+                bytemuck::cast_slice(file.constant(&filter, n, "weights must be constant")?);
+            Ok(Layer::Dense(Dense {
+                in_features: depth,
+                out_features: co,
+                weights,
+                bias: bias(file, io, co, at)?,
+                requant: Requantization::WeightScales(filter.weight_scales(0, co)?),
+                input: in_q,
+                output: out_q,
+                activation: activation(&t, FC_ACTIVATION, i)?,
+            }))
+        }
+        code::SOFTMAX => {
+            let t = options(op, options::SOFTMAX, i)?;
+            let beta = f32::from_bits(t.u32(field::SOFTMAX_BETA, 0, "beta")?);
+            Ok(Layer::Softmax(Softmax {
+                beta,
+                input: in_q,
+                output: out_q,
             }))
         }
         code::RELU | code::RELU6 => Ok(Layer::Relu(Relu {

@@ -66,6 +66,17 @@ pub(super) mod field {
     pub const POOL_FILTER_W: usize = 3;
     pub const POOL_FILTER_H: usize = 4;
     pub const POOL_ACTIVATION: usize = 5;
+
+    // FullyConnectedOptions
+    pub const FC_ACTIVATION: usize = 0;
+    pub const FC_WEIGHTS_FORMAT: usize = 1;
+    pub const FC_QUANTIZED_BIAS_TYPE: usize = 4;
+
+    // SoftmaxOptions
+    pub const SOFTMAX_BETA: usize = 0;
+
+    // ReducerOptions
+    pub const REDUCER_KEEP_DIMS: usize = 0;
 }
 
 /// `BuiltinOptions` union members.
@@ -73,16 +84,24 @@ pub(super) mod options {
     pub const CONV_2D: u8 = 1;
     pub const DEPTHWISE_CONV_2D: u8 = 2;
     pub const POOL_2D: u8 = 5;
+    pub const FULLY_CONNECTED: u8 = 8;
+    pub const SOFTMAX: u8 = 9;
+    pub const REDUCER: u8 = 27;
 }
 
 /// `BuiltinOperator` codes scanline runs.
 pub(super) mod code {
+    pub const AVERAGE_POOL_2D: i32 = 1;
     pub const CONV_2D: i32 = 3;
     pub const DEPTHWISE_CONV_2D: i32 = 4;
     pub const DEQUANTIZE: i32 = 6;
+    pub const FULLY_CONNECTED: i32 = 9;
     pub const MAX_POOL_2D: i32 = 17;
     pub const RELU: i32 = 19;
     pub const RELU6: i32 = 21;
+    pub const RESHAPE: i32 = 22;
+    pub const SOFTMAX: i32 = 25;
+    pub const MEAN: i32 = 40;
     pub const QUANTIZE: i32 = 114;
 }
 

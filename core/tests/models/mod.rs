@@ -367,6 +367,8 @@ pub fn fast_kernels() -> Vec<scanline::exec::Kernels> {
         #[allow(unsafe_code)]
         sets.push(unsafe { scanline::exec::Kernels::assume(scanline::exec::Isa::Avx2) });
     }
+    // The Cortex-M4 kernels run everywhere: their primitives are plain Rust off Arm.
+    sets.push(scanline::exec::Kernels::DSP);
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2")
         && std::arch::is_x86_feature_detected!("avx512f")
@@ -377,7 +379,5 @@ pub fn fast_kernels() -> Vec<scanline::exec::Kernels> {
         #[allow(unsafe_code)]
         sets.push(unsafe { scanline::exec::Kernels::assume(scanline::exec::Isa::Avx512) });
     }
-    // The Cortex-M4 kernels run everywhere: their primitives are plain Rust off Arm.
-    sets.push(scanline::exec::Kernels::DSP);
     sets
 }

@@ -30,6 +30,7 @@ use embedded_hal::spi::{Operation, SpiDevice};
 use crate::Error;
 use crate::camera::{Camera, Geometry, LinePair};
 use crate::ov2640::{self, Output};
+use crate::wait::{self, Budget};
 
 /// ArduChip registers and bits.
 pub mod reg {
@@ -146,11 +147,7 @@ impl<SPI: SpiDevice, I2C: I2c, D: DelayNs> ArduCam<SPI, I2C, D> {
 
     /// Reads ArduChip register `addr`.
     pub fn read_reg(&mut self, addr: u8) -> Result<u8, Error> {
-        let mut v = [0u8];
-        self.spi
-            .transaction(&mut [Operation::Write(&[addr & 0x7f]), Operation::Read(&mut v)])
-            .map_err(|_| Error::Spi)?;
-        Ok(v[0])
+        read_reg(&mut self.spi, addr)
     }
 
     /// Writes sensor register `reg` (in the bank selected last).
@@ -253,35 +250,59 @@ impl<SPI: SpiDevice, I2C: I2c, D: DelayNs> ArduCam<SPI, I2C, D> {
     /// [`FIFO_SLACK`]; resets the read pointer for [`ArduCam::read_line`].
     pub fn capture(&mut self) -> Result<u32, Error> {
         self.start_capture()?;
-        let poll = self.config.poll_ms.max(1);
-        let mut waited = 0;
-        while !self.capture_done()? {
-            if waited >= self.config.timeout_ms {
-                return Err(Error::Timeout { waited_ms: waited });
-            }
-            self.delay.delay_ms(poll);
-            waited += poll;
-        }
+        let budget = Budget {
+            timeout_ms: self.config.timeout_ms,
+            poll_ms: self.config.poll_ms,
+        };
+        // The delay is a field of `self`, which the poll borrows too: poll
+        // through the parts.
+        let (spi, delay) = (&mut self.spi, &mut self.delay);
+        wait::until(delay, budget, || {
+            Ok(read_reg(spi, reg::STATUS)? & reg::CAP_DONE != 0)
+        })?;
         let len = self.fifo_len()?;
-        let expected = self.frame_len();
-        if len == 0 {
-            return Err(Error::FifoEmpty);
-        }
-        if len < expected {
-            return Err(Error::FifoShort {
-                expected,
-                found: len,
-            });
-        }
-        if len > expected + FIFO_SLACK {
-            return Err(Error::FifoOverrun {
-                expected,
-                found: len,
-            });
-        }
+        check_fifo(len, self.frame_len())?;
         self.write_reg(reg::FIFO, reg::FIFO_RDPTR_RST)?;
         Ok(len)
     }
+}
+
+/// Checks a FIFO length `len` after a capture against a frame of `expected`
+/// bytes: [`Error::FifoEmpty`], [`Error::FifoShort`], or [`Error::FifoOverrun`]
+/// beyond `expected +` [`FIFO_SLACK`].
+///
+/// ```
+/// use scanline_firmware::arducam::check_fifo;
+/// use scanline_firmware::Error;
+/// assert_eq!(check_fifo(640, 640), Ok(()));
+/// assert_eq!(check_fifo(0, 640), Err(Error::FifoEmpty));
+/// assert_eq!(check_fifo(2000, 640), Err(Error::FifoOverrun { expected: 640, found: 2000 }));
+/// ```
+pub fn check_fifo(len: u32, expected: u32) -> Result<(), Error> {
+    if len == 0 {
+        return Err(Error::FifoEmpty);
+    }
+    if len < expected {
+        return Err(Error::FifoShort {
+            expected,
+            found: len,
+        });
+    }
+    if len > expected.saturating_add(FIFO_SLACK) {
+        return Err(Error::FifoOverrun {
+            expected,
+            found: len,
+        });
+    }
+    Ok(())
+}
+
+/// Reads ArduChip register `addr`: `addr & 0x7F`, then one byte back.
+fn read_reg<SPI: SpiDevice>(spi: &mut SPI, addr: u8) -> Result<u8, Error> {
+    let mut v = [0u8];
+    spi.transaction(&mut [Operation::Write(&[addr & 0x7f]), Operation::Read(&mut v)])
+        .map_err(|_| Error::Spi)?;
+    Ok(v[0])
 }
 
 /// One burst read of `line.len()` FIFO bytes: `[Write(0x3C), Read(line)]` in one

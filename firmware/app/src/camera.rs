@@ -103,13 +103,16 @@ impl<const N: usize> LinePair<N> {
 
     /// The buffer to fill next (never the front one).
     pub fn back(&mut self) -> &mut [u8] {
+        // `front` is 0 or 1 and `len` at most N (set_len): never empty by accident.
         let len = self.len;
-        &mut self.lines[1 - self.front][..len]
+        let back = self.lines.get_mut(1 - self.front).map(|l| l.get_mut(..len));
+        back.flatten().unwrap_or_default()
     }
 
     /// The line handed out last.
     pub fn front(&self) -> &[u8] {
-        &self.lines[self.front][..self.len]
+        let front = self.lines.get(self.front).map(|l| l.get(..self.len));
+        front.flatten().unwrap_or_default()
     }
 
     /// Makes the back buffer (just filled) the front, and returns it.
@@ -166,14 +169,14 @@ impl<const N: usize> Camera for Replay<'_, N> {
     fn next_line(&mut self) -> Result<&[u8], Error> {
         let len = self.geometry.line_len;
         let rest = self.data.get(self.at..).unwrap_or(&[]);
-        if rest.len() < len {
+        let Some(line) = rest.get(..len) else {
             return Err(Error::Line {
                 line: self.line,
                 expected: len,
                 found: rest.len(),
             });
-        }
-        self.pair.back().copy_from_slice(&rest[..len]);
+        };
+        self.pair.back().copy_from_slice(line);
         self.at += len;
         self.line += 1;
         Ok(self.pair.swap())

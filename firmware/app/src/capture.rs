@@ -11,6 +11,7 @@
 //! scanline frame=0 line=17 [0a, ff, ...]      (dump input/full: the camera line as it came)
 //! scanline frame=0 row=3 [80, 80, ...]        (dump full: output row, int8 as two's-complement bytes)
 //! scanline frame=0 ok digest=1a2b3c4d rows=120
+//! scanline frame=0 top=1 score=7 scores=[-121, 7, ...]   (a classifier: its int8 class scores)
 //! scanline frame=1 dropped fault=timeout error=camera timeout: ...
 //! ```
 //!
@@ -27,10 +28,11 @@ mod log {
     use scanline::Model;
     use scanline::pixel::{GrayRule, PixelFormat};
 
-    use crate::Error;
     use crate::camera::{Camera, Geometry};
+    use crate::frame::Counters;
     use crate::job::{Dump, ModelSpec};
     use crate::recording::format_name;
+    use crate::{Error, Fault};
 
     /// What the input lines hold, for the model line.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +76,23 @@ mod log {
         );
     }
 
+    /// Logs a classifier's class scores (its one output row, int8) and the best
+    /// class (the first of equal scores).
+    pub fn scores(frame: u32, row: &[i8]) {
+        let (top, score) =
+            row.iter().enumerate().fold(
+                (0, i8::MIN),
+                |best, (i, &v)| if v > best.1 { (i, v) } else { best },
+            );
+        defmt::info!(
+            "scanline frame={=u32} top={=usize} score={=i8} scores={}",
+            frame,
+            top,
+            score,
+            row
+        );
+    }
+
     /// Logs a dropped frame, with its fault kind and error.
     pub fn dropped(frame: u32, error: &Error) {
         defmt::warn!(
@@ -81,6 +100,25 @@ mod log {
             frame,
             error.fault().name(),
             error
+        );
+    }
+
+    /// Logs the frames dropped so far, in all and by fault kind (no `frame=`
+    /// field: the drop itself is the [`dropped`] line before it).
+    pub fn counts(c: &Counters) {
+        defmt::info!(
+            "scanline dropped total={=u32} timeout={=u32} fifo-empty={=u32} fifo-short={=u32} fifo-overrun={=u32} spi={=u32} i2c={=u32} chip={=u32} line={=u32} missing-line={=u32} other={=u32}",
+            c.dropped_total(),
+            c.dropped_for(Fault::Timeout),
+            c.dropped_for(Fault::FifoEmpty),
+            c.dropped_for(Fault::FifoShort),
+            c.dropped_for(Fault::FifoOverrun),
+            c.dropped_for(Fault::Spi),
+            c.dropped_for(Fault::I2c),
+            c.dropped_for(Fault::Chip),
+            c.dropped_for(Fault::Line),
+            c.dropped_for(Fault::Missing),
+            c.dropped_for(Fault::Other)
         );
     }
 

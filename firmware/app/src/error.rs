@@ -92,15 +92,17 @@ pub enum Fault {
     I2c,
     /// [`Error::ChipId`] or [`Error::ArduChip`]: the wrong hardware, or none.
     Chip,
-    /// [`Error::Line`]: a short or missing line.
+    /// [`Error::Line`] with some bytes: a short line.
     Line,
+    /// [`Error::Line`] with no byte: a missing line (the frame ended early).
+    Missing,
     /// Anything else (configuration, files, the core).
     Other,
 }
 
 impl Fault {
     /// Every kind, in counter order.
-    pub const ALL: [Fault; 9] = [
+    pub const ALL: [Fault; 10] = [
         Fault::Timeout,
         Fault::FifoEmpty,
         Fault::FifoShort,
@@ -109,6 +111,7 @@ impl Fault {
         Fault::I2c,
         Fault::Chip,
         Fault::Line,
+        Fault::Missing,
         Fault::Other,
     ];
 
@@ -128,6 +131,7 @@ impl Fault {
             Fault::I2c => "i2c",
             Fault::Chip => "chip",
             Fault::Line => "line",
+            Fault::Missing => "missing-line",
             Fault::Other => "other",
         }
     }
@@ -155,6 +159,7 @@ impl Error {
             Error::Spi => Fault::Spi,
             Error::I2c => Fault::I2c,
             Error::ChipId { .. } | Error::ArduChip { .. } => Fault::Chip,
+            Error::Line { found: 0, .. } => Fault::Missing,
             Error::Line { .. } => Fault::Line,
             Error::Geometry { .. }
             | Error::Io { .. }
@@ -239,6 +244,12 @@ mod tests {
         };
         assert_eq!(e.to_string(), "line 17: 12 of 640 bytes came");
         assert_eq!(e.fault(), Fault::Line);
+        let e = Error::Line {
+            line: 5,
+            expected: 640,
+            found: 0,
+        };
+        assert_eq!(e.fault(), Fault::Missing);
         let e = Error::from(scanline::Error::FrameAborted);
         assert_eq!(e.fault(), Fault::Other);
     }

@@ -70,7 +70,7 @@ impl Counters {
 
     /// Frames dropped for `fault`.
     pub fn dropped_for(&self, fault: Fault) -> u32 {
-        self.dropped[fault.index()]
+        self.dropped.get(fault.index()).copied().unwrap_or(0)
     }
 }
 
@@ -193,7 +193,10 @@ impl<'p, 'a, const R: usize> FrameLoop<'p, 'a, R> {
                 self.pipeline.reset();
                 // The camera recovers as best it can; the first error is the story.
                 let _ = camera.end_frame();
-                self.counters.dropped[e.fault().index()] += 1;
+                // One counter per fault kind: `index` is always in range.
+                if let Some(n) = self.counters.dropped.get_mut(e.fault().index()) {
+                    *n = n.saturating_add(1);
+                }
                 Err(e)
             }
         }
@@ -228,7 +231,11 @@ impl<'p, 'a, const R: usize> FrameLoop<'p, 'a, R> {
             });
         }
         let mut report = FrameReport::default();
-        let row = &mut self.row[..self.row_len];
+        // `row_len` was checked against R in `new`.
+        let row = self.row.get_mut(..self.row_len).ok_or(Error::Geometry {
+            expected: self.row_len,
+            found: R,
+        })?;
         for y in 0..height {
             let line = camera.next_line()?;
             if line.len() != line_len {

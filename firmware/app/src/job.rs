@@ -2,10 +2,10 @@
 //! which model, which recording in, where the output rows go, and what to dump
 //! to the log — so a host can run many inputs per emulator start.
 //!
-//! A job list is text, one job per line, four fields separated by tabs:
+//! A job list is text, one job per line, four or five fields separated by tabs:
 //!
 //! ```text
-//! MODEL <TAB> INPUT <TAB> OUTPUT <TAB> DUMP
+//! MODEL <TAB> INPUT <TAB> OUTPUT <TAB> DUMP [<TAB> FAULTS]
 //! ```
 //!
 //! - `MODEL`: a `.tflite` path; `fit:PATH`, the same model with its layers
@@ -18,6 +18,8 @@
 //! - `OUTPUT`: where the output rows of every frame go, back to back (int8).
 //! - `DUMP`: `digest` (per-frame report only), `input` (also every input line),
 //!   or `full` (also every output row): the capture log `scanline verify` reads.
+//! - `FAULTS` (optional): camera faults to inject, a [`crate::inject::Plan`]
+//!   (`1:short@5,3:stall@0`, `random/SEED/PERMILLE`); absent or `none`: none.
 //!
 //! Empty lines and lines starting with `#` are skipped. Paths are host paths
 //! (no tabs or newlines).
@@ -38,6 +40,7 @@ use scanline::preset::Preset;
 use scanline::workload::Workload;
 
 use crate::Error;
+use crate::inject::Plan;
 
 /// The built-in edge model of `edges/C/P`: the core's [`EdgeModel`] for the
 /// classic Laplacian `[[-1,-1,-1],[-1,8,-1],[-1,-1,-1]]` stacked over
@@ -122,6 +125,8 @@ pub struct Job<'a> {
     pub output: &'a str,
     /// What to log.
     pub dump: Dump,
+    /// Camera faults to inject.
+    pub faults: Plan<'a>,
 }
 
 fn bad(reason: &'static str) -> Error {
@@ -185,14 +190,19 @@ impl<'a> Job<'a> {
         let output = next("job: no output field")?;
         let dump = Dump::named(next("job: no dump field")?)
             .ok_or(bad("job: dump must be digest, input or full"))?;
+        let faults = match fields.next() {
+            Some(text) => Plan::parse(text)?,
+            None => Plan::None,
+        };
         if fields.next().is_some() {
-            return Err(bad("job: more than four tab-separated fields"));
+            return Err(bad("job: more than five tab-separated fields"));
         }
         Ok(Job {
             model,
             input,
             output,
             dump,
+            faults,
         })
     }
 
@@ -213,7 +223,11 @@ impl core::fmt::Display for Job<'_> {
             self.input,
             self.output,
             self.dump.name()
-        )
+        )?;
+        match self.faults {
+            Plan::None => Ok(()),
+            plan => write!(f, "\t{plan}"),
+        }
     }
 }
 
@@ -223,7 +237,7 @@ mod tests {
 
     #[test]
     fn a_list_round_trips() {
-        let list = "# four jobs\nm.tflite\ta b.frames\to.bin\tdigest\n\nedges/1/0\ti\to\tinput\nfit:n.tflite\ti\to\tfull\nworkload/w2\t-\t-\tdigest\n";
+        let list = "# four jobs\nm.tflite\ta b.frames\to.bin\tdigest\n\nedges/1/0\ti\to\tinput\tnone\nfit:n.tflite\ti\to\tfull\t2:bus@1\nworkload/w2\t-\t-\tdigest\n";
         let jobs: Vec<Job<'_>> = Job::all(list).map(Result::unwrap).collect();
         assert_eq!(jobs.len(), 4);
         assert_eq!(jobs[3].model, ModelSpec::Workload(Workload::W2));
@@ -238,6 +252,8 @@ mod tests {
             }
         );
         assert_eq!(jobs[1].dump, Dump::Input);
+        assert_eq!(jobs[1].faults, Plan::None);
+        assert_eq!(jobs[2].faults, Plan::List("2:bus@1"));
         for j in jobs {
             assert_eq!(Job::parse(&j.to_string()), Ok(j));
         }
@@ -251,7 +267,8 @@ mod tests {
         };
         assert!(reason("m\ti\to").contains("no dump"));
         assert!(reason("m\ti\to\tall").contains("digest, input or full"));
-        assert!(reason("m\ti\to\tfull\textra").contains("four"));
+        assert!(reason("m\ti\to\tfull\tnone\textra").contains("five"));
+        assert!(reason("m\ti\to\tfull\t1:melt@0").contains("fault plan"));
         assert!(reason("edges/2/2\ti\to\tfull").contains("1 or 3"));
         assert!(reason("edges/3\ti\to\tfull").contains("CHANNELS/POOL"));
         assert!(reason("\ti\to\tfull").contains("model"));

@@ -35,6 +35,16 @@
 //! assert_eq!(digest.len(), 16);
 //! ```
 #![cfg_attr(not(test), no_std)]
+// No panics in the frame loop: checked forms everywhere outside tests.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 
 pub mod arducam;
 pub mod arena;
@@ -45,10 +55,12 @@ pub mod clock;
 mod defmt;
 pub mod error;
 pub mod frame;
+pub mod inject;
 pub mod job;
 pub mod ov2640;
 pub mod recording;
 pub mod sink;
 pub mod stack;
+pub mod wait;
 
 pub use error::{Error, Fault};

@@ -117,9 +117,7 @@ pub fn format_named(name: &str) -> Option<PixelFormat> {
         .find(|&f| format_name(f) == name)
 }
 
-fn u32_at(bytes: &[u8], at: usize) -> usize {
-    let mut b = [0u8; 4];
-    b.copy_from_slice(&bytes[at..at + 4]);
+fn u32_of(b: [u8; 4]) -> usize {
     u32::from_le_bytes(b) as usize
 }
 
@@ -163,13 +161,10 @@ impl Header {
                 0
             }
         };
-        for (at, v) in [
-            (8, self.width),
-            (12, self.height),
-            (16, channels),
-            (20, self.frames),
-        ] {
-            b[at..at + 4].copy_from_slice(&(v as u32).to_le_bytes());
+        let words = [self.width, self.height, channels, self.frames];
+        // Bytes 8..24: four little-endian u32 words.
+        for (dst, v) in b.chunks_exact_mut(4).skip(2).zip(words) {
+            dst.copy_from_slice(&(v as u32).to_le_bytes());
         }
         b
     }
@@ -180,26 +175,53 @@ impl Header {
     /// magic, version, kind, pixel format, gray rule, a zero size, a line over
     /// 64 KiB).
     pub fn parse(bytes: &[u8]) -> Result<Self, Error> {
-        if bytes.len() < HEADER_LEN {
+        let Some(&head) = bytes.first_chunk::<HEADER_LEN>() else {
             return Err(invalid("shorter than its 24-byte header"));
-        }
-        if bytes[..4] != MAGIC {
+        };
+        let [
+            m0,
+            m1,
+            m2,
+            m3,
+            version,
+            kind,
+            format,
+            gray,
+            w0,
+            w1,
+            w2,
+            w3,
+            h0,
+            h1,
+            h2,
+            h3,
+            c0,
+            c1,
+            c2,
+            c3,
+            f0,
+            f1,
+            f2,
+            f3,
+        ] = head;
+        if [m0, m1, m2, m3] != MAGIC {
             return Err(invalid("no SLFR magic: not a frame file"));
         }
-        if bytes[4] != VERSION {
+        if version != VERSION {
             return Err(invalid("unknown version (this firmware reads version 1)"));
         }
         let (width, height, channels, frames) = (
-            u32_at(bytes, 8),
-            u32_at(bytes, 12),
-            u32_at(bytes, 16),
-            u32_at(bytes, 20),
+            u32_of([w0, w1, w2, w3]),
+            u32_of([h0, h1, h2, h3]),
+            u32_of([c0, c1, c2, c3]),
+            u32_of([f0, f1, f2, f3]),
         );
-        let kind = match bytes[5] {
+        let int8 = kind == 0;
+        let kind = match kind {
             0 => Kind::Int8 { channels },
             1 => Kind::Pixels {
-                format: format_of(bytes[6]).ok_or(invalid("unknown pixel format code"))?,
-                gray: match bytes[7] {
+                format: format_of(format).ok_or(invalid("unknown pixel format code"))?,
+                gray: match gray {
                     0 => GrayRule::IntegerLuma,
                     1 => GrayRule::TensorFlow,
                     _ => return Err(invalid("unknown gray rule code")),
@@ -207,7 +229,7 @@ impl Header {
             },
             _ => return Err(invalid("unknown kind (0 = int8 rows, 1 = pixels)")),
         };
-        if width == 0 || height == 0 || frames == 0 || (bytes[5] == 0 && channels == 0) {
+        if width == 0 || height == 0 || frames == 0 || (int8 && channels == 0) {
             return Err(invalid("width, height, channels and frames must not be 0"));
         }
         let header = Header {

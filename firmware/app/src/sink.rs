@@ -83,33 +83,32 @@ impl<const C: usize> Stats<C> {
     /// The smallest value of channel `c`; `None` if there is no such channel or
     /// no value yet.
     pub fn min(&self, c: usize) -> Option<i8> {
-        self.seen(c).then(|| self.min[c])
+        self.min.get(c).copied().filter(|_| self.seen(c))
     }
 
     /// The largest value of channel `c`.
     pub fn max(&self, c: usize) -> Option<i8> {
-        self.seen(c).then(|| self.max[c])
+        self.max.get(c).copied().filter(|_| self.seen(c))
     }
 
     /// The exact sum of channel `c`'s values.
     pub fn sum(&self, c: usize) -> Option<i64> {
-        self.seen(c).then(|| self.sum[c])
+        self.sum.get(c).copied().filter(|_| self.seen(c))
     }
 
     /// The mean of channel `c` (f32).
     pub fn mean(&self, c: usize) -> Option<f32> {
-        self.seen(c)
-            .then(|| (self.sum[c] as f64 / self.count as f64) as f32)
+        let sum = self.sum(c)?;
+        Some((sum as f64 / self.count as f64) as f32)
     }
 
     /// The population standard deviation of channel `c` (f32; see [`sqrt`]).
     pub fn std(&self, c: usize) -> Option<f32> {
-        if !self.seen(c) {
-            return None;
-        }
+        let sum = self.sum(c)?;
+        let sum_sq = *self.sum_sq.get(c)?;
         let n = self.count as f64;
-        let mean = self.sum[c] as f64 / n;
-        let var = (self.sum_sq[c] as f64 / n - mean * mean).max(0.0);
+        let mean = sum as f64 / n;
+        let var = (sum_sq as f64 / n - mean * mean).max(0.0);
         Some(sqrt(var as f32))
     }
 
@@ -146,12 +145,16 @@ impl<const C: usize> Sink for Stats<C> {
 
     fn row(&mut self, _y: usize, row: &[i8]) -> Result<(), Infallible> {
         let n = self.channels;
-        for px in row.chunks_exact(n) {
-            for (c, &v) in px.iter().enumerate() {
-                self.min[c] = self.min[c].min(v);
-                self.max[c] = self.max[c].max(v);
-                self.sum[c] += i64::from(v);
-                self.sum_sq[c] += (i64::from(v) * i64::from(v)) as u64;
+        // `max(1)`: a zero chunk size would panic; `channels` is at least 1.
+        for px in row.chunks_exact(n.max(1)) {
+            let lanes = (self.min.iter_mut().zip(&mut self.max))
+                .zip(self.sum.iter_mut().zip(&mut self.sum_sq))
+                .zip(px);
+            for (((min, max), (sum, sum_sq)), &v) in lanes {
+                *min = (*min).min(v);
+                *max = (*max).max(v);
+                *sum += i64::from(v);
+                *sum_sq += (i64::from(v) * i64::from(v)) as u64;
             }
             self.count += 1;
         }

@@ -27,7 +27,7 @@ use scanline_firmware::clock::Clock;
 use scanline_firmware::frame::{FrameLoop, Source};
 use scanline_firmware::job::{Dump, ModelSpec};
 use scanline_firmware::sink::{RowFn, Stats, Tee};
-use scanline_firmware::{Error, Fault, ov2640, stack};
+use scanline_firmware::{Error, ov2640, stack};
 use static_cell::ConstStaticCell;
 use stm32f4xx_hal::i2c::I2c;
 use stm32f4xx_hal::pac;
@@ -178,6 +178,9 @@ fn run<C: scanline_firmware::camera::Camera>(
     }
 }
 
+/// The frame loop, forever. Never inlined: `cargo xtask panics` finds the
+/// frame loop's code by this function's symbol.
+#[inline(never)]
 fn frames<C: scanline_firmware::camera::Camera>(
     camera: &mut C,
     spec: &ModelSpec<'_>,
@@ -196,6 +199,7 @@ fn frames<C: scanline_firmware::camera::Camera>(
         found: MAX_CHANNELS,
     })?;
     let frame_no = core::cell::Cell::new(0u32);
+    let vector = model.output_is_vector();
     let mut sink = Tee(
         Fnv1a32::new(),
         Tee(
@@ -203,6 +207,9 @@ fn frames<C: scanline_firmware::camera::Camera>(
             RowFn(|y: usize, row: &[i8]| {
                 if DUMP == Dump::Full {
                     capture::row(frame_no.get(), y, row);
+                }
+                if vector {
+                    capture::scores(frame_no.get(), row);
                 }
                 Ok(())
             }),
@@ -239,20 +246,7 @@ fn frames<C: scanline_firmware::camera::Camera>(
             }
             Err(e) => {
                 capture::dropped(frame, &e);
-                let c = frames.counters();
-                defmt::warn!(
-                    "scanline frame={=u32} dropped_total={=u32} timeout={=u32} fifo_empty={=u32} fifo_short={=u32} fifo_overrun={=u32} spi={=u32} i2c={=u32} line={=u32} other={=u32}",
-                    frame,
-                    c.dropped_total(),
-                    c.dropped_for(Fault::Timeout),
-                    c.dropped_for(Fault::FifoEmpty),
-                    c.dropped_for(Fault::FifoShort),
-                    c.dropped_for(Fault::FifoOverrun),
-                    c.dropped_for(Fault::Spi),
-                    c.dropped_for(Fault::I2c),
-                    c.dropped_for(Fault::Line),
-                    c.dropped_for(Fault::Other)
-                );
+                capture::counts(&frames.counters());
             }
         }
         frame_no.set(frame.wrapping_add(1));

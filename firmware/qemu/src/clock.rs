@@ -42,14 +42,34 @@ impl SysTickClock {
 
 impl Clock for SysTickClock {
     fn now(&mut self) -> u64 {
-        loop {
-            let before = WRAPS.load(Ordering::Relaxed);
-            let current = SYST::get_current();
-            let after = WRAPS.load(Ordering::Relaxed);
-            if before == after {
-                return (u64::from(before) << 24) + u64::from(RELOAD - current);
-            }
+        ticks()
+    }
+}
+
+/// SysTick ticks since [`SysTickClock::start`] (64 bits, wraps counted).
+fn ticks() -> u64 {
+    loop {
+        let before = WRAPS.load(Ordering::Relaxed);
+        let current = SYST::get_current();
+        let after = WRAPS.load(Ordering::Relaxed);
+        if before == after {
+            return (u64::from(before) << 24) + u64::from(RELOAD - current);
         }
+    }
+}
+
+/// Nanoseconds per SysTick tick: the 25 MHz core clock.
+const NS_PER_TICK: u64 = 40;
+
+/// A busy-wait delay on SysTick (guest time: under `-icount shift=0` one
+/// nanosecond per instruction), for the bounded waits of the injected camera
+/// faults. Only valid after [`SysTickClock::start`].
+pub struct Sleep;
+
+impl embedded_hal::delay::DelayNs for Sleep {
+    fn delay_ns(&mut self, ns: u32) {
+        let end = ticks().saturating_add(u64::from(ns).div_ceil(NS_PER_TICK));
+        while ticks() < end {}
     }
 }
 

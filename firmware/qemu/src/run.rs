@@ -9,14 +9,16 @@ use scanline::{Model, tflite};
 use scanline_firmware::arena::Arena;
 use scanline_firmware::camera::LinePair;
 use scanline_firmware::capture::{self, LineKind, Logged};
-use scanline_firmware::frame::{FrameLoop, Source};
+use scanline_firmware::frame::{Counters, FrameLoop, Source};
+use scanline_firmware::inject::Injector;
 use scanline_firmware::job::{self, Dump, Job, ModelSpec};
 use scanline_firmware::recording::Kind;
 use scanline_firmware::sink::{RowFn, Tee};
+use scanline_firmware::wait::Budget;
 use scanline_firmware::{Error, stack};
 use static_cell::ConstStaticCell;
 
-use crate::clock::{INSTRUCTIONS_PER_TICK, SysTickClock};
+use crate::clock::{INSTRUCTIONS_PER_TICK, Sleep, SysTickClock};
 use crate::file::{self, MAX_LINE, Output, Recording};
 use crate::workload::{self, Space};
 
@@ -29,6 +31,16 @@ static ARENA: ConstStaticCell<Arena<{ 256 * 1024 }>> = ConstStaticCell::new(Aren
 
 /// Values of the widest input row.
 const MAX_ROW: usize = 4 * 1024;
+
+/// How long an injected stall is waited for before the frame is dropped
+/// (guest time, polled every millisecond).
+const STALL: Budget = Budget {
+    timeout_ms: 5,
+    poll_ms: 1,
+};
+
+/// Frames between two progress lines (stack high-water, counts).
+const PROGRESS: usize = 100;
 
 /// Runs every job of the list at `path`; true if all of their frames went
 /// through.
@@ -139,6 +151,7 @@ fn run_model(
             found: header.width * header.height,
         });
     }
+    job.faults.check(header.height)?;
     capture::model(&job.model, model, kind);
     let mut frames = FrameLoop::<MAX_ROW>::new(model, arena, source)?;
     if frames.line_len() != header.line_len() {
@@ -152,21 +165,46 @@ fn run_model(
     // is the high-water mark below it.
     let sp = cortex_m::register::msp::read() as usize;
     let mut all_ok = true;
+    // Every frame goes through the injector; without a plan it only passes
+    // the recording's lines on.
+    let mut injector = Injector::new(&mut recording, job.faults, Sleep, STALL);
     for n in 0..header.frames {
         let frame = n as u32;
         let dump_rows = job.dump == Dump::Full;
+        let vector = model.output_is_vector();
         let mut sink = Tee(
             Fnv1a32::new(),
             RowFn(|y: usize, row: &[i8]| {
                 if dump_rows {
                     capture::row(frame, y, row);
                 }
+                if vector {
+                    capture::scores(frame, row);
+                }
                 output.write(bytemuck_bytes(row))
             }),
         );
-        let mut camera = Logged::new(&mut recording, frame, job.dump);
-        match frames.run(&mut camera, &mut sink, clock) {
+        let mut camera = Logged::new(&mut injector, frame, job.dump);
+        let result = frames.run(&mut camera, &mut sink, clock);
+        let planned = injector.current();
+        if let Some(i) = planned {
+            defmt::info!(
+                "scanline frame={=u32} injected={=str} at={=usize} expect={=str}",
+                frame,
+                i.kind.name(),
+                i.line,
+                i.kind.fault().name()
+            );
+        }
+        match result {
             Ok(report) => {
+                if planned.is_some() {
+                    defmt::error!(
+                        "scanline frame={=u32} an injected fault went through unnoticed",
+                        frame
+                    );
+                    all_ok = false;
+                }
                 capture::done(frame, sink.0.value(), report.rows);
                 let i = u64::from(INSTRUCTIONS_PER_TICK);
                 defmt::info!(
@@ -182,10 +220,17 @@ fn run_model(
             }
             Err(e) => {
                 capture::dropped(frame, &e);
-                all_ok = false;
+                // A drop is a failure unless it is the one injected.
+                if planned.map(|i| i.kind.fault()) != Some(e.fault()) {
+                    all_ok = false;
+                }
             }
         }
+        if (n + 1) % PROGRESS == 0 {
+            progress(n + 1, &frames.counters(), sp);
+        }
     }
+    capture::counts(&frames.counters());
     let c = frames.counters();
     defmt::info!(
         "scanline job done frames={=usize} ok={=u32} dropped={=u32}",
@@ -194,6 +239,18 @@ fn run_model(
         c.dropped_total()
     );
     Ok(all_ok)
+}
+
+/// Logs the progress line of every [`PROGRESS`] frames: counts and the stack.
+fn progress(frames: usize, c: &Counters, sp: usize) {
+    defmt::info!(
+        "scanline progress={=usize} ok={=u32} dropped={=u32} stack_high_water={=usize} loop_stack={=usize}",
+        frames,
+        c.done,
+        c.dropped_total(),
+        stack::high_water(),
+        loop_depth(sp)
+    );
 }
 
 fn bytemuck_bytes(row: &[i8]) -> &[u8] {

@@ -181,6 +181,7 @@ impl Task {
                 let args = run::Args {
                     input: input.to_path_buf(),
                     output: Some(output.to_path_buf()),
+                    labels: None,
                     json: false,
                     options,
                 };

@@ -1,5 +1,6 @@
 //! Run: `scanline run` — one model on one input, the output written as `.npy` or a
-//! feature-map picture, and optionally its digest.
+//! feature-map picture, optionally its digest, and for a classifier the top-5
+//! classes.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -32,6 +33,10 @@ pub struct Args {
         display_order = 1
     )]
     pub output: Option<PathBuf>,
+    /// Class names for a classifier's top-5: one per line, as many as the model
+    /// has classes.
+    #[arg(long, value_name = "FILE", display_order = 2)]
+    pub labels: Option<PathBuf>,
     /// Print the report as one JSON object (schema scanline/run/1, see docs/json.md).
     #[arg(long, display_order = 100)]
     pub json: bool,
@@ -80,6 +85,21 @@ pub struct Report {
     /// FNV-1a 32 of the int8 output, if asked for.
     #[serde(serialize_with = "json::digest")]
     pub digest: Option<u32>,
+    /// For a classifier (a vector output): the five best classes, best first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub top: Option<Vec<Class>>,
+}
+
+/// One class of a classifier's output.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Class {
+    /// Its index in the output.
+    pub class: usize,
+    /// Its name from `--labels`, if given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Its score: the real value (a probability after a softmax).
+    pub score: f32,
 }
 
 impl Schema for Report {
@@ -88,15 +108,12 @@ impl Schema for Report {
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let s = self.shape;
         if let Some(path) = &self.output {
+            let dims = crate::output::npy_dims(self.shape, self.top.is_some());
             writeln!(
                 f,
-                "{}: [1, {}, {}, {}] {} from the {} engine in {:.2} ms",
+                "{}: {dims:?} {} from the {} engine in {:.2} ms",
                 path.display(),
-                s.height,
-                s.width,
-                s.channels,
                 self.dtype,
                 self.engine.name(),
                 self.millis
@@ -104,6 +121,16 @@ impl fmt::Display for Report {
         }
         if let Some(d) = self.digest {
             writeln!(f, "{}", digest_line(d))?;
+        }
+        if let Some(top) = &self.top {
+            writeln!(f, "top {} of {} classes:", top.len(), self.shape.len())?;
+            for (rank, c) in top.iter().enumerate() {
+                let name = c
+                    .label
+                    .clone()
+                    .unwrap_or_else(|| format!("class {}", c.class));
+                writeln!(f, "  {}. {name:<24} {:.4}", rank + 1, c.score)?;
+            }
         }
         Ok(())
     }
@@ -127,6 +154,26 @@ pub fn execute(args: &Args) -> Result<Report> {
     }
     let options = o.network.input_args.options()?;
     let net = Network::load(&o.network.model)?;
+    let import = net.import()?;
+    let vector = import.model().output_is_vector();
+    let classes = import.model().output_shape().len();
+    let labels = match &args.labels {
+        None => None,
+        Some(_) if !vector => {
+            return Err(Error::Invalid(
+                "--labels needs a classifier: the model's output is not a vector of class scores"
+                    .into(),
+            ));
+        }
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
+            Some(
+                crate::classifier::labels(&text, classes)
+                    .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?,
+            )
+        }
+    };
     let input = net.input_from_file(&args.input, &options)?;
     let start = Instant::now();
     let (output, digest) = if o.engine.is_int8() {
@@ -138,8 +185,18 @@ pub fn execute(args: &Args) -> Result<Report> {
     };
     let millis = start.elapsed().as_secs_f64() * 1e3;
     if let Some(path) = &args.output {
-        output.save(path)?;
+        output.save_with(path, vector)?;
     }
+    let top = vector.then(|| {
+        crate::classifier::top(&output.real().data, 5)
+            .into_iter()
+            .map(|(class, score)| Class {
+                class,
+                label: labels.as_ref().map(|l| l[class].clone()),
+                score,
+            })
+            .collect()
+    });
     Ok(Report {
         model: o.network.model.clone(),
         input: args.input.clone(),
@@ -149,5 +206,6 @@ pub fn execute(args: &Args) -> Result<Report> {
         engine: o.engine,
         millis,
         digest,
+        top,
     })
 }

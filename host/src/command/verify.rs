@@ -109,7 +109,7 @@ impl fmt::Display for Report {
 /// An unreadable or malformed log, a log with no capture, a model that cannot
 /// be loaded or does not fit the log's frames.
 pub fn execute(args: &Args) -> Result<Report> {
-    let text = fs_err::read_to_string(&args.capture)?;
+    let text = crate::file::read_to_string(&args.capture, crate::file::Kind::Capture)?;
     let captures = verify::parse(&text)?;
     if captures.is_empty() {
         return Err(Error::Invalid(format!(

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use scanline::pixel::{GrayRule, LineConverter, PixelFormat};
 use scanline::{Model, Quant, Shape};
+use scanline_firmware::inject::Plan;
 use scanline_firmware::job::{Dump, Job, ModelSpec};
 use scanline_firmware::recording::{self, Header, Kind};
 use scanline_host::verify::{Capture, Outcome};
@@ -46,6 +47,17 @@ impl Prepared {
     /// Writes the recording into `dir` and returns the job line for it; job
     /// `index` writes `output-<index>.bin`.
     pub fn job(&self, dir: &Path, index: usize, dump: Dump) -> Result<String, String> {
+        self.job_with_faults(dir, index, dump, Plan::None)
+    }
+
+    /// [`Prepared::job`] with camera faults injected by `faults`.
+    pub fn job_with_faults(
+        &self,
+        dir: &Path,
+        index: usize,
+        dump: Dump,
+        faults: Plan<'_>,
+    ) -> Result<String, String> {
         let input = dir.join(format!("input-{index}.frames"));
         std::fs::write(&input, &self.recording).map_err(|e| format!("{}: {e}", input.display()))?;
         let output = dir.join(format!("output-{index}.bin"));
@@ -56,6 +68,7 @@ impl Prepared {
             input: &input,
             output: &output,
             dump,
+            faults,
         }
         .to_string())
     }

@@ -26,11 +26,13 @@ mod boot;
 pub(crate) mod host;
 mod job;
 mod report;
+mod soak;
 mod test_stage;
 
 pub use boot::*;
 pub use job::*;
 pub use report::*;
+pub use soak::*;
 pub use test_stage::*;
 
 /// Seconds a QEMU boot may take before it counts as a hang.

@@ -11,6 +11,7 @@ use scanline::preset::Preset;
 use super::*;
 use crate::camera::{At, Faulty, Replay};
 use crate::clock::{NoClock, Steps};
+use crate::inject::{Injector, Kind, Plan};
 use crate::sink::{RowFn, Tee};
 
 const H: usize = 6;
@@ -52,6 +53,14 @@ fn expected(model: &Model<'_>, source: &Source, frame: &[u8]) -> Vec<i8> {
     let mut scratch = vec![0i8; model.frame_scratch_len()];
     scanline::frame::run(model, &input, &mut out, &mut scratch).unwrap();
     out
+}
+
+/// The frame engine's digest of every whole frame of `H` lines of `line_len`
+/// bytes in `data`.
+fn digests(model: &Model<'_>, source: &Source, data: &[u8], line_len: usize) -> Vec<u32> {
+    data.chunks_exact(H * line_len)
+        .map(|frame| fnv1a32(&bytes(&expected(model, source, frame))))
+        .collect()
 }
 
 fn bytes(v: &[i8]) -> Vec<u8> {
@@ -141,15 +150,7 @@ fn a_fault_drops_its_frame_and_the_next_is_correct() {
     let edges = edges(1);
     let model = edges.model(H, W).unwrap();
     let data = pixels(2 * H * W, 7);
-    let clean: Vec<u32> = (0..2)
-        .map(|f| {
-            fnv1a32(&bytes(&expected(
-                &model,
-                &Source::Int8,
-                &data[f * H * W..][..H * W],
-            )))
-        })
-        .collect();
+    let clean = digests(&model, &Source::Int8, &data, W);
     let faults = [
         (At::Begin, Error::Timeout { waited_ms: 100 }, Fault::Timeout),
         (At::Begin, Error::FifoEmpty, Fault::FifoEmpty),
@@ -284,4 +285,108 @@ fn buffers_too_small_are_errors_at_start() {
         FrameLoop::<8>::new(&model, &mut small, Source::Int8).unwrap_err(),
         Error::Core(scanline::Error::ArenaTooSmall { .. })
     ));
+}
+
+/// A delay that returns at once (the stall's bounded wait is counted in
+/// `inject::tests`).
+struct NoDelay;
+
+impl embedded_hal::delay::DelayNs for NoDelay {
+    fn delay_ns(&mut self, _ns: u32) {}
+}
+
+#[test]
+fn every_injected_fault_drops_exactly_its_frame_and_is_counted_by_reason() {
+    let edges = edges(3);
+    let model = edges.model(H, W).unwrap();
+    let source = Source::pixels(PixelFormat::Rgb565(ByteOrder::Big), &model).unwrap();
+    let line_len = source.line_len(W * 3);
+    let data = pixels(2 * H * line_len, 99);
+    let clean = digests(&model, &source, &data, line_len);
+    let budget = crate::wait::Budget {
+        timeout_ms: 10,
+        poll_ms: 1,
+    };
+    for kind in Kind::ALL {
+        for line in [0, 2, H - 1] {
+            let text = format!("1:{}@{line}", kind.name());
+            let mut replay = Replay::<64>::new(&data, H, line_len);
+            let mut camera =
+                Injector::new(&mut replay, Plan::parse(&text).unwrap(), NoDelay, budget);
+            let mut arena = vec![0i8; model.stream_arena_len()];
+            let mut frames =
+                FrameLoop::<{ 3 * W }>::new(&model, &mut arena, source.clone()).unwrap();
+            let mut digest = Fnv1a32::new();
+            let results: Vec<Result<u32, Error>> = (0..4)
+                .map(|_| {
+                    frames
+                        .run(&mut camera, &mut digest, &mut NoClock)
+                        .map(|_| digest.value())
+                })
+                .collect();
+            // Frames 0..4 replay data frames 0, 1, 0, 1; frame 1 breaks.
+            assert_eq!(results[0], Ok(clean[0]), "{text}");
+            let e = results[1].unwrap_err();
+            assert_eq!(e.fault(), kind.fault(), "{text}: {e}");
+            assert_eq!(
+                results[2],
+                Ok(clean[0]),
+                "{text}: the frame after the fault"
+            );
+            assert_eq!(results[3], Ok(clean[1]), "{text}");
+            let c = frames.counters();
+            assert_eq!((c.done, c.dropped_total()), (3, 1), "{text}");
+            assert_eq!(c.dropped_for(kind.fault()), 1, "{text}");
+            // A missing line is only noticed at the end of the frame.
+            if kind == Kind::Missing {
+                assert_eq!(
+                    e,
+                    Error::Line {
+                        line: H - 1,
+                        expected: line_len,
+                        found: 0
+                    }
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_random_plan_drops_exactly_the_planned_frames() {
+    let edges = edges(1);
+    let model = edges.model(H, W).unwrap();
+    let data = pixels(3 * H * W, 5);
+    let clean = digests(&model, &Source::Int8, &data, W);
+    let plan = Plan::parse("random/2024/300").unwrap();
+    let mut replay = Replay::<8>::new(&data, H, W);
+    let budget = crate::wait::Budget {
+        timeout_ms: 3,
+        poll_ms: 1,
+    };
+    let mut camera = Injector::new(&mut replay, plan, NoDelay, budget);
+    let mut arena = vec![0i8; model.stream_arena_len()];
+    let mut frames = FrameLoop::<8>::new(&model, &mut arena, Source::Int8).unwrap();
+    let mut digest = Fnv1a32::new();
+    let mut want = [0u32; Fault::ALL.len()];
+    for f in 0..200u32 {
+        let r = frames.run(&mut camera, &mut digest, &mut NoClock);
+        match plan.at(f, H) {
+            Some(i) => {
+                assert_eq!(
+                    r.map(|_| ()).unwrap_err().fault(),
+                    i.kind.fault(),
+                    "frame {f}"
+                );
+                want[i.kind.fault().index()] += 1;
+            }
+            None => {
+                r.unwrap();
+                assert_eq!(digest.value(), clean[f as usize % 3], "frame {f}");
+            }
+        }
+    }
+    let c = frames.counters();
+    assert_eq!(c.dropped, want);
+    assert!(c.dropped_total() > 30 && c.done > 100, "{c:?}");
 }
