@@ -130,8 +130,9 @@ impl Multiplier {
     /// ```
     /// use scanline::{Multiplier, Rounding};
     /// let m = Multiplier { multiplier: i32::MAX, shift: 30 };
-    /// assert_eq!(m.apply(1 << 20, Rounding::Double), i32::MAX); // saturated
-    /// assert_eq!(m.apply_offset(1 << 20, Rounding::Double, 1), i32::MIN); // wrapped
+    /// // 2 << 30 wraps to i32::MIN in int32 (as in TFLite): -(2^31 - 1) after the multiply.
+    /// assert_eq!(m.apply(2, Rounding::Double), -i32::MAX);
+    /// assert_eq!(m.apply_offset(2, Rounding::Double, -2), i32::MAX); // wrapped
     /// ```
     #[inline]
     pub fn apply_offset(self, x: i32, rounding: Rounding, zero_point: i32) -> i32 {
