@@ -159,7 +159,9 @@ impl MaxPool2d {
         let c = input.channels;
         let out_w = win.width.output(input.width, win.padding);
         let pad_left = win.pad_left(input.width);
-        let acc = &mut acc[..out_w * c];
+        let Some(acc) = acc.get_mut(..out_w * c) else {
+            return;
+        };
         if first {
             acc.fill(i8::MIN);
         }
@@ -168,7 +170,7 @@ impl MaxPool2d {
             let (kx_lo, kx_hi) = win.width.tap_range(x0, input.width);
             let a = (x0 + kx_lo as isize) as usize * c;
             let b = (x0 + kx_hi as isize) as usize * c;
-            for pixel in row[a..b].chunks_exact(c) {
+            for pixel in row.get(a..b).unwrap_or_default().chunks_exact(c) {
                 for (m, &v) in px.iter_mut().zip(pixel) {
                     *m = (*m).max(v);
                 }
