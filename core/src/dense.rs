@@ -127,7 +127,9 @@ impl Dense<'_> {
         let ch = self.channel_requant(o, rounding);
         let (lo, hi) = self.activation.bounds(self.output);
         let acc = sum.wrapping_add(ch.bias);
-        let v = ch.mult.apply(acc, Rounding::Single) + self.output.zero_point;
+        let v = ch
+            .mult
+            .apply_offset(acc, Rounding::Single, self.output.zero_point);
         crate::quant::clamp_i8(v, lo, hi)
     }
 }

@@ -107,7 +107,7 @@ impl Mean {
                 multiplier: (((base.multiplier as i64) << s) / n as i64) as i32,
                 shift: base.shift - s,
             };
-            clamp_i8(m.apply(sum - in_zp * n, rounding) + out_zp, -128, 127)
+            clamp_i8(m.apply_offset(sum - in_zp * n, rounding, out_zp), -128, 127)
         }
     }
 }

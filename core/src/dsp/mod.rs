@@ -308,6 +308,8 @@ impl Requant {
         } else {
             self.slow(acc)
         };
+        // The output zero point is added in wrapping int32, as TFLite and the
+        // other kernel sets do (`Multiplier::apply_offset`).
         clamp_i8(v.wrapping_add(self.zp), self.lo, self.hi)
     }
 
