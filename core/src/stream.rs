@@ -701,7 +701,7 @@ fn feed_running<S: Sink + ?Sized>(
         return feed(later, later_layers, rounding, None, rest, sink);
     };
     stage.received = y + 1;
-    let s = stage.axis.stride;
+    let s = stage.axis.stride.max(1);
     let o = (y + stage.pad) / s;
     if o >= stage.out_height {
         return Ok(()); // below the last window (VALID)
