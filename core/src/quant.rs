@@ -129,9 +129,10 @@ impl Multiplier {
     ///
     /// ```
     /// use scanline::{Multiplier, Rounding};
-    /// let m = Multiplier { multiplier: i32::MAX, shift: 30 };
-    /// assert_eq!(m.apply(1 << 20, Rounding::Double), i32::MAX); // saturated
-    /// assert_eq!(m.apply_offset(1 << 20, Rounding::Double, 1), i32::MIN); // wrapped
+    /// let m = Multiplier { multiplier: i32::MAX, shift: 0 };
+    /// assert_eq!(m.apply(i32::MAX, Rounding::Double), i32::MAX - 1);
+    /// assert_eq!(m.apply_offset(i32::MAX, Rounding::Double, 1), i32::MAX);
+    /// assert_eq!(m.apply_offset(i32::MAX, Rounding::Double, 2), i32::MIN); // wrapped
     /// ```
     #[inline]
     pub fn apply_offset(self, x: i32, rounding: Rounding, zero_point: i32) -> i32 {
