@@ -131,7 +131,7 @@ impl MaxPool2d {
     /// True if no input row belongs to two output rows' windows (window height
     /// equal to its stride, at least 2): the streaming engine then keeps a
     /// running maximum in the output row instead of a ring of input rows
-    /// ([`MaxPool2d::fold_row`]).
+    /// (`MaxPool2d::fold_row`).
     pub fn runs(&self) -> bool {
         let h = self.window.height;
         h.kernel >= 2 && h.kernel == h.stride && h.dilation == 1
@@ -142,6 +142,10 @@ impl MaxPool2d {
     /// `acc`, or replacing it when `first` (the first row of its window inside
     /// the image). Max is associative, so after the window's last row
     /// [`MaxPool2d::clamp_row`] gives [`MaxPool2d::compute_row`]'s bytes.
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "measured hot kernel: indices bounded by the validated shapes; checked forms cost in the inner loops"
+    )]
     pub(crate) fn fold_row(
         &self,
         row: &[i8],
