@@ -85,7 +85,8 @@ impl AvgPool2d {
                 let mut n = 0i32;
                 for ky in ky_lo..ky_hi {
                     if let Some(row) = rows.row(y0 + ky as isize) {
-                        for &v in row[a + ch..b].iter().step_by(c) {
+                        let taps = row.get(a + ch..b).unwrap_or_default();
+                        for &v in taps.iter().step_by(c) {
                             sum += v as i32;
                         }
                         n += (kx_hi - kx_lo) as i32;
@@ -93,7 +94,9 @@ impl AvgPool2d {
                 }
                 // A window always holds a cell of the image (validated shapes).
                 let avg = if n > 0 { Self::average(sum, n) } else { 0 };
-                out[ox * c + ch] = clamp_i8(avg, lo, hi);
+                if let Some(o) = out.get_mut(ox * c + ch) {
+                    *o = clamp_i8(avg, lo, hi);
+                }
             }
         }
     }

@@ -270,7 +270,9 @@ impl Conv2d<'_> {
                         .zip(w)
                         .map(|(&x, &w)| x as i32 * w as i32)
                         .sum();
-                    let v = rq.mult.apply(rq.bias + dot, rounding) + self.output.zero_point;
+                    let v = rq
+                        .mult
+                        .apply_offset(rq.bias + dot, rounding, self.output.zero_point);
                     *o = clamp_i8(v, lo, hi);
                 }
             }
@@ -347,7 +349,7 @@ impl Conv2d<'_> {
                     }
                 }
                 for (j, &s) in acc.iter().enumerate() {
-                    let v = rq.mult.apply(s, rounding) + self.output.zero_point;
+                    let v = rq.mult.apply_offset(s, rounding, self.output.zero_point);
                     out[(ox0 + j) * co + oc] = clamp_i8(v, lo_q, hi_q);
                 }
                 ox0 += n;
@@ -409,7 +411,7 @@ impl Conv2d<'_> {
                         }
                     }
                 }
-                let v = rq.mult.apply(acc, rounding) + self.output.zero_point;
+                let v = rq.mult.apply_offset(acc, rounding, self.output.zero_point);
                 out[ox * co + oc] = clamp_i8(v, lo, hi);
             }
         }

@@ -166,7 +166,7 @@ impl DepthwiseConv2d<'_> {
                         acc += w * (row[ix * ci + ic] as i32 - zp);
                     }
                 }
-                let v = rq.mult.apply(acc, rounding) + self.output.zero_point;
+                let v = rq.mult.apply_offset(acc, rounding, self.output.zero_point);
                 out[ox * co + oc] = clamp_i8(v, lo, hi);
             }
         }

@@ -74,12 +74,8 @@ impl Mean {
     /// channel's accumulator).
     #[inline]
     pub fn partial(&self, input: Shape, row: &[i8], c: usize) -> i32 {
-        row.get(c..input.row_len())
-            .unwrap_or(&[])
-            .iter()
-            .step_by(input.channels)
-            .map(|&v| v as i32)
-            .sum()
+        let row = row.get(c..input.row_len()).unwrap_or_default();
+        row.iter().step_by(input.channels).map(|&v| v as i32).sum()
     }
 
     /// The output value of a channel whose values over the whole input sum to
@@ -94,7 +90,7 @@ impl Mean {
             } else {
                 (acc - n / 2) / n
             };
-            clamp_i8(avg + out_zp, -128, 127)
+            clamp_i8(avg.wrapping_add(out_zp), -128, 127)
         } else if self.input == self.output {
             clamp_i8(sum / n, -128, 127)
         } else {
@@ -107,7 +103,7 @@ impl Mean {
                 multiplier: (((base.multiplier as i64) << s) / n as i64) as i32,
                 shift: base.shift - s,
             };
-            clamp_i8(m.apply(sum - in_zp * n, rounding) + out_zp, -128, 127)
+            clamp_i8(m.apply_offset(sum - in_zp * n, rounding, out_zp), -128, 127)
         }
     }
 }

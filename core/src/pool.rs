@@ -127,6 +127,66 @@ impl MaxPool2d {
     }
 }
 
+impl MaxPool2d {
+    /// True if no input row belongs to two output rows' windows (window height
+    /// equal to its stride, at least 2): the streaming engine then keeps a
+    /// running maximum in the output row instead of a ring of input rows
+    /// ([`MaxPool2d::fold_row`]).
+    pub fn runs(&self) -> bool {
+        let h = self.window.height;
+        h.kernel >= 2 && h.kernel == h.stride && h.dilation == 1
+    }
+
+    /// Folds input `row` (of an input of shape `input`) into `acc`, one output
+    /// row: each output's maximum over its columns of this row, maxed into
+    /// `acc`, or replacing it when `first` (the first row of its window inside
+    /// the image). Max is associative, so after the window's last row
+    /// [`MaxPool2d::clamp_row`] gives [`MaxPool2d::compute_row`]'s bytes.
+    pub(crate) fn fold_row(
+        &self,
+        row: &[i8],
+        input: Shape,
+        acc: &mut [i8],
+        first: bool,
+        exec: Exec,
+    ) {
+        if exec.kernels.isa() == crate::exec::Isa::Dsp
+            && crate::dsp::pool::fold2x2(self, row, input, acc, first)
+        {
+            return;
+        }
+        let win = &self.window;
+        let c = input.channels;
+        let out_w = win.width.output(input.width, win.padding);
+        let pad_left = win.pad_left(input.width);
+        let acc = &mut acc[..out_w * c];
+        if first {
+            acc.fill(i8::MIN);
+        }
+        for (ox, px) in acc.chunks_exact_mut(c).enumerate() {
+            let x0 = win.width.first_tap(ox, pad_left);
+            let (kx_lo, kx_hi) = win.width.tap_range(x0, input.width);
+            let a = (x0 + kx_lo as isize) as usize * c;
+            let b = (x0 + kx_hi as isize) as usize * c;
+            for pixel in row[a..b].chunks_exact(c) {
+                for (m, &v) in px.iter_mut().zip(pixel) {
+                    *m = (*m).max(v);
+                }
+            }
+        }
+    }
+
+    /// Applies the fused activation to a folded output row.
+    pub(crate) fn clamp_row(&self, acc: &mut [i8]) {
+        let (lo, hi) = self.activation.bounds(self.quant);
+        if (lo, hi) != (-128, 127) {
+            for v in acc.iter_mut() {
+                *v = clamp_i8(*v as i32, lo, hi);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     //! Hand-worked rows.

@@ -122,6 +122,23 @@ impl Multiplier {
         Self::from_real(input as f64 * weight as f64 / output as f64, rounding)
     }
 
+    /// [`Multiplier::apply`] plus an output zero point, in int32 as TFLite
+    /// adds its `output_offset`: a sum past `i32` wraps, as the hardware (and the
+    /// AVX2 kernels' `vpaddd`) wraps it. Only extreme fixed multipliers get there
+    /// (found by the `stream` fuzz target; a plain `+` panicked in debug builds).
+    ///
+    /// ```
+    /// use scanline::{Multiplier, Rounding};
+    /// let m = Multiplier { multiplier: i32::MAX, shift: 0 };
+    /// assert_eq!(m.apply(i32::MAX, Rounding::Double), i32::MAX - 1);
+    /// assert_eq!(m.apply_offset(i32::MAX, Rounding::Double, 1), i32::MAX);
+    /// assert_eq!(m.apply_offset(i32::MAX, Rounding::Double, 2), i32::MIN); // wrapped
+    /// ```
+    #[inline]
+    pub fn apply_offset(self, x: i32, rounding: Rounding, zero_point: i32) -> i32 {
+        self.apply(x, rounding).wrapping_add(zero_point)
+    }
+
     /// `x * real`, rounded as TFLite's `MultiplyByQuantizedMultiplier` does.
     #[inline]
     pub fn apply(self, x: i32, rounding: Rounding) -> i32 {

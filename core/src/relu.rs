@@ -70,7 +70,11 @@ impl Relu {
     #[inline]
     fn apply_with(&self, x: i8, m: Multiplier, rounding: Rounding) -> i8 {
         let (lo, hi) = self.activation.bounds(self.output);
-        let v = self.output.zero_point + m.apply(x as i32 - self.input.zero_point, rounding);
+        let v = m.apply_offset(
+            x as i32 - self.input.zero_point,
+            rounding,
+            self.output.zero_point,
+        );
         clamp_i8(v, lo, hi)
     }
 

@@ -42,7 +42,8 @@
 //! ```text
 //! M       = max over t in 0..k-1 of  t*d + floor(((k-1-t)*d - 1) / s) * s
 //! g       = gcd(s, d)
-//! ring_i  = min(M/g + 1, floor((H-2)/g) + 1) rows    (0 if k == 1 or H == 1)
+//! ring_i  = min(M/g + 1, floor((H-2)/g) + 1) rows    (0 if k == 1 or H == 1,
+//!           or for a max-pool with k == s: see below)
 //! bytes_i = ring_i * input_row + output_row
 //! arena   = sum of bytes_i over all layers           (Model::stream_arena_len)
 //! ```
@@ -74,8 +75,13 @@
 //! can be sparser than any modular ring (e.g. `k = 2, d = 3, s = 2`: 2 live rows,
 //! a ring of 3); only a tagged slot map would do better.
 //!
+//! A max-pool whose window height equals its stride (every 2x2/2 pool) keeps
+//! no ring at all: each input row belongs to one output row's window, so the
+//! stage folds it into its output row as it comes (a running maximum, replaced
+//! at the window's first row) and passes the row on, clamped, after the last.
+//!
 //! The reference chain N3 (240x320x1, three conv3x3+ReLU / maxpool2 pairs) needs
-//! 24 960 bytes.
+//! 17 280 bytes (24 960 with a ring in front of each pool).
 //!
 //! # Examples
 //!
@@ -251,6 +257,9 @@ impl Model<'_> {
     pub fn stream_ring_rows(&self, i: usize) -> Option<usize> {
         let layer = self.layers().get(i)?;
         let input = self.shape(i)?;
+        if runs(layer) {
+            return Some(0);
+        }
         Some(ring_rows(layer.vertical().0, input.height))
     }
 
@@ -281,14 +290,20 @@ impl Model<'_> {
     ///     activation: Activation::None,
     /// });
     /// let model = Model::new(Shape::new(240, 320, 8), q, &[pool], Rounding::Double).unwrap();
-    /// // One input row (320 * 8) in the ring, one output row (160 * 8).
-    /// assert_eq!(model.stream_arena_len(), 320 * 8 + 160 * 8);
+    /// // No ring: one output row (160 * 8) holding the running maximum.
+    /// assert_eq!(model.stream_arena_len(), 160 * 8);
     /// ```
     pub fn stream_arena_len(&self) -> usize {
         (0..self.layers().len())
             .map(|i| self.stream_layer_len(i).unwrap_or(usize::MAX))
             .fold(0usize, usize::saturating_add)
     }
+}
+
+/// True for a max-pool whose windows do not overlap vertically: its stage keeps
+/// a running maximum in its output row and no ring ([`crate::MaxPool2d::runs`]).
+fn runs(layer: &Layer<'_>) -> bool {
+    matches!(layer, Layer::MaxPool(p) if p.runs())
 }
 
 /// Per-stage bookkeeping (the rows themselves live in the arena).
@@ -433,10 +448,11 @@ impl<'p, 'a> Pipeline<'p, 'a> {
     ///     activation: Activation::None,
     /// });
     /// let model = Model::new(Shape::new(4, 4, 1), q, &[pool], Rounding::Double).unwrap();
-    /// let mut small = [0i8; 5];
+    /// // Two output values, the running maximum of each window: no ring.
+    /// let mut small = [0i8; 1];
     /// assert_eq!(
     ///     Pipeline::new(&model, &mut small).unwrap_err(),
-    ///     Error::ArenaTooSmall { needed: 6, found: 5 }
+    ///     Error::ArenaTooSmall { needed: 2, found: 1 }
     /// );
     /// ```
     pub fn new(model: &'p Model<'a>, arena: &'p mut [i8]) -> Result<Self, Error> {
@@ -455,7 +471,7 @@ impl<'p, 'a> Pipeline<'p, 'a> {
                 pad: axis.pad_before(input.height, padding),
                 input,
                 out_height: output.height,
-                slots: ring_rows(axis, input.height),
+                slots: model.stream_ring_rows(i).unwrap_or(0),
                 step: gcd(axis.stride, axis.dilation),
                 out_len: output.row_len(),
                 acc_len: layer.accumulators(input) * 4,
@@ -615,6 +631,19 @@ fn feed<S: Sink + ?Sized>(
         }
         return Ok(());
     }
+    if let (Layer::MaxPool(pool), true) = (layer, runs(layer)) {
+        return feed_running(
+            stage,
+            later,
+            pool,
+            later_layers,
+            rounding,
+            newest,
+            out,
+            rest,
+            sink,
+        );
+    }
     if let Some((y, _)) = newest {
         stage.received = y + 1;
     }
@@ -648,6 +677,45 @@ fn feed<S: Sink + ?Sized>(
             }
         }
         None => feed(later, later_layers, rounding, None, rest, sink)?,
+    }
+    Ok(())
+}
+
+/// [`feed`] for a running max-pool stage ([`runs`]): input row `y` belongs to
+/// output `o = (y + pad) / stride` alone; it is folded into the output row
+/// (replacing it at the window's first row inside the image), and the row goes
+/// on, clamped, once its window's last row inside the image has come.
+#[allow(clippy::too_many_arguments)]
+fn feed_running<S: Sink + ?Sized>(
+    stage: &mut Stage,
+    later: &mut [Stage],
+    pool: &crate::MaxPool2d,
+    later_layers: &[Layer<'_>],
+    rounding: Exec,
+    newest: Option<(usize, &[i8])>,
+    out: &mut [i8],
+    rest: &mut [i8],
+    sink: &mut S,
+) -> Result<(), S::Error> {
+    let Some((y, row)) = newest else {
+        return feed(later, later_layers, rounding, None, rest, sink);
+    };
+    stage.received = y + 1;
+    let s = stage.axis.stride;
+    let o = (y + stage.pad) / s;
+    if o >= stage.out_height {
+        return Ok(()); // below the last window (VALID)
+    }
+    let first = y == 0 || (y + stage.pad).is_multiple_of(s);
+    pool.fold_row(row, stage.input, out, first, rounding);
+    if stage.ready_after(o) <= stage.received {
+        pool.clamp_row(out);
+        stage.next_out = o + 1;
+        if later.is_empty() {
+            sink.row(o, out)?;
+        } else {
+            feed(later, later_layers, rounding, Some((o, &*out)), rest, sink)?;
+        }
     }
     Ok(())
 }

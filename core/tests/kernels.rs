@@ -252,7 +252,7 @@ fn check(c: &Case) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(3000))]
+    #![proptest_config(models::config(3000))]
     #[test]
     fn every_kernel_set_gives_the_portable_bytes(c in case()) {
         check(&c)?;

@@ -190,7 +190,7 @@ fn check_corrupted(bytes: &[u8]) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2000))]
+    #![proptest_config(ProptestConfig { cases: scanline_testkit::cases::count(2000), failure_persistence: None, ..ProptestConfig::default() })]
 
     /// Random bytes overwritten anywhere: an error or a model that runs, never a panic.
     #[test]

@@ -262,8 +262,9 @@ pub fn run_stream(model: &Model<'_>, input: &Tensor<i8>) -> Result<Tensor<i8>> {
 }
 
 /// The environment variable that forces a kernel set (`portable`, `avx2`,
-/// `avx512`): for
-/// tests and benchmarks. Unset, the best set the CPU supports is used.
+/// `avx512`, `dsp`): for tests and benchmarks. Unset, the best set the CPU
+/// supports is used (never `dsp` off Arm: there it is the Cortex-M4
+/// algorithm in plain Rust, for testing, not a speed-up).
 pub const KERNELS_VAR: &str = "SCANLINE_KERNELS";
 
 /// The kernel sets this CPU can run, portable first.

@@ -99,6 +99,33 @@ pub fn limits() -> image::Limits {
     limits
 }
 
+/// Most pixels a JPEG may claim per byte of its file. Every 8x8 block of
+/// every component costs at least two bits (a DC code and an end-of-block), so
+/// a real JPEG holds at most 256 pixels a byte; the JPEG decoder fills a
+/// truncated file's missing blocks instead of failing, so without this a few
+/// hundred bytes claiming 9000x9000 pixels would decode (slowly) into a mostly
+/// made-up picture.
+pub const MAX_JPEG_PIXELS_PER_BYTE: u64 = 1024;
+
+/// Refuses a JPEG whose header claims more pixels than its bytes can hold.
+fn check_jpeg_size(path: &Path, bytes: &[u8]) -> Result<()> {
+    let reader = ImageReader::with_format(std::io::Cursor::new(bytes), image::ImageFormat::Jpeg);
+    let (w, h) = reader
+        .into_dimensions()
+        .map_err(|e| from_image_error(path, e))?;
+    let pixels = u64::from(w) * u64::from(h);
+    if pixels > MAX_JPEG_PIXELS_PER_BYTE * bytes.len() as u64 {
+        return Err(image_error(
+            path,
+            format!(
+                "truncated or corrupt JPEG: its header claims {w}x{h} pixels, more than {} bytes can hold",
+                bytes.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Decodes the bytes of a PNG or JPEG file as [`load`] does; `path` only names
 /// it in errors.
 ///
@@ -111,6 +138,9 @@ pub fn decode(path: &Path, bytes: &[u8], channels: Channels) -> Result<Tensor<u8
         .map_err(|e| image_error(path, format!("cannot read: {e}")))?;
     if reader.format().is_none() {
         return Err(image_error(path, "not an image (unrecognised format)"));
+    }
+    if reader.format() == Some(image::ImageFormat::Jpeg) {
+        check_jpeg_size(path, bytes)?;
     }
     reader.limits(limits());
     let img = reader.decode().map_err(|e| from_image_error(path, e))?;
@@ -427,6 +457,36 @@ mod tests {
             }
         }
         std::fs::remove_file(&path).unwrap();
+    }
+
+    #[test]
+    fn a_jpeg_claiming_more_pixels_than_its_bytes_hold_is_refused() {
+        let mut jpeg = Vec::new();
+        sample_rgb()
+            .write_to(
+                &mut std::io::Cursor::new(&mut jpeg),
+                image::ImageFormat::Jpeg,
+            )
+            .unwrap();
+        let path = Path::new("bomb.jpg");
+        assert!(decode(path, &jpeg, Channels::Keep).is_ok());
+        // The baseline frame header (FFC0): length, precision, height, width.
+        let sof = jpeg.windows(2).position(|w| w == [0xff, 0xc0]).unwrap();
+        jpeg[sof + 5..sof + 9].copy_from_slice(&[0x23, 0x28, 0x23, 0x28]); // 9000x9000
+        let e = decode(path, &jpeg, Channels::Keep).unwrap_err().to_string();
+        assert!(e.contains("claims 9000x9000 pixels"), "{e}");
+        // Past the side limit, whatever the size: the decoder's limits.
+        let png = {
+            let mut b = Vec::new();
+            let mut enc = png::Encoder::new(&mut b, 60000, 60000);
+            enc.set_color(png::ColorType::Rgb);
+            drop(enc.write_header().unwrap());
+            b
+        };
+        let e = decode(Path::new("huge.png"), &png, Channels::Keep)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("image too large"), "{e}");
     }
 
     #[test]

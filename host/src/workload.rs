@@ -393,9 +393,9 @@ mod tests {
     }
 
     #[test]
-    fn n3_streams_in_24960_bytes() {
+    fn n3_streams_in_17280_bytes() {
         let n3 = Workload::N3.build();
-        assert_eq!(n3.model().stream_arena_len(), 24_960);
+        assert_eq!(n3.model().stream_arena_len(), 17_280);
         // The first activation alone of a full-frame engine: 614 400 bytes.
         assert_eq!(n3.model().shape(1).unwrap().len(), 614_400);
     }

@@ -46,7 +46,7 @@ fn info_json_has_every_layer_and_the_totals() {
         .map(|l| l["stream_bytes"].as_u64().unwrap())
         .sum();
     assert_eq!(doc["stream_arena_bytes"], stream);
-    assert_eq!(doc["stream_arena_bytes"], 3120);
+    assert_eq!(doc["stream_arena_bytes"], 2160);
     assert_eq!(doc["frame_peak_bytes"], 12000);
     assert_eq!(doc["conversions"], serde_json::json!([]));
 
@@ -54,7 +54,7 @@ fn info_json_has_every_layer_and_the_totals() {
     assert_eq!(wide["planned_width"], 320);
     assert_eq!(shape(&wide["input"]["shape"]), [30, 320, 1]);
     assert_eq!(shape(&wide["file_input"]), [30, 40, 1]);
-    assert_eq!(wide["stream_arena_bytes"], 24960);
+    assert_eq!(wide["stream_arena_bytes"], 17280);
 }
 
 #[test]

@@ -65,13 +65,13 @@ fn the_walkthrough_model_gives_tflites_reference_output() {
 fn the_memory_figures_of_the_tutorial() {
     let walkthrough = example("walkthrough/model.tflite");
     let info = ok(["info", "--model", s(&walkthrough)]);
-    assert!(info.contains("streaming arena:  15,616 bytes"), "{info}");
+    assert!(info.contains("streaming arena:  9,600 bytes"), "{info}");
     let wide = ok(["info", "--model", s(&walkthrough), "--width", "320"]);
-    assert!(wide.contains("streaming arena:  52,800 bytes"), "{wide}");
+    assert!(wide.contains("streaming arena:  32,448 bytes"), "{wide}");
     // The board model fits the board binary's 28 KiB (28,672-byte) arena.
     let board = ok(["info", "--model", s(&example("board/model.tflite"))]);
     assert!(board.contains("input:  240x320x3 int8"), "{board}");
-    assert!(board.contains("streaming arena:  27,360 bytes"), "{board}");
+    assert!(board.contains("streaming arena:  17,184 bytes"), "{board}");
 }
 
 #[test]

@@ -71,3 +71,62 @@ fn pool_row(r0: &[i8], r1: &[i8], width: usize, c: usize, out: &mut [i8]) {
         }
     }
 }
+
+/// The running maximum of the streaming engine ([`MaxPool2d::fold_row`]) for
+/// 2-wide, stride-2 windows with no left padding over whole pixels of one or
+/// 4k channels; `false` (nothing done) otherwise.
+pub(crate) fn fold2x2(
+    pool: &MaxPool2d,
+    row: &[i8],
+    input: Shape,
+    acc: &mut [i8],
+    first: bool,
+) -> bool {
+    let w = pool.window.width;
+    let c = input.channels;
+    let out_w = w.output(input.width, pool.window.padding);
+    if w.kernel != 2 || w.stride != 2 || pool.window.pad_left(input.width) != 0 {
+        return false;
+    }
+    if 2 * out_w > input.width || !(c == 1 || c.is_multiple_of(4)) {
+        return false;
+    }
+    fold_row(row, input.width, c, &mut acc[..out_w * c], first);
+    true
+}
+
+/// [`fold2x2`] once checked (one copy of the code for every caller).
+#[inline(never)]
+fn fold_row(row: &[i8], width: usize, c: usize, acc: &mut [i8], first: bool) {
+    let out_w = acc.len() / c;
+    if c == 1 {
+        let mut j = 0;
+        while 2 * j + 4 <= width && j + 1 < out_w {
+            let v = word(row, 2 * j);
+            let mut m = max8x4(v, v >> 8);
+            if !first {
+                let old = (acc[j] as u8 as u32) | ((acc[j + 1] as u8 as u32) << 16);
+                m = max8x4(m, old);
+            }
+            acc[j] = m as u8 as i8;
+            acc[j + 1] = (m >> 16) as u8 as i8;
+            j += 2;
+        }
+        for (j, a) in acc.iter_mut().enumerate().skip(j) {
+            let m = row[2 * j].max(row[2 * j + 1]);
+            *a = if first { m } else { (*a).max(m) };
+        }
+        return;
+    }
+    for (ox, px) in acc.chunks_exact_mut(c).enumerate() {
+        let a = 2 * ox * c;
+        for (k, o) in px.chunks_exact_mut(4).enumerate() {
+            let i = a + 4 * k;
+            let mut m = max8x4(word(row, i), word(row, i + c));
+            if !first {
+                m = max8x4(m, word(o, 0));
+            }
+            o.copy_from_slice(&m.to_le_bytes().map(|b| b as i8));
+        }
+    }
+}

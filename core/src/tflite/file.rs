@@ -103,9 +103,10 @@ impl<'a> Tensor<'a> {
             if n < 1 {
                 return Err(self.unsupported("has a dimension below 1 (dynamic shape?)"));
             }
-            if let Some(slot) = d.get_mut(4 - rank + i) {
-                *slot = n as usize;
-            }
+            let slot = d
+                .get_mut((4 + i).wrapping_sub(rank))
+                .ok_or(self.unsupported("has more than 4 dimensions"))?;
+            *slot = n as usize;
         }
         // Rank 2 and up lead with the batch: it must be 1.
         if rank >= 2 && v.i32(0) != Some(1) {

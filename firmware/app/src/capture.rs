@@ -28,10 +28,11 @@ mod log {
     use scanline::Model;
     use scanline::pixel::{GrayRule, PixelFormat};
 
-    use crate::Error;
     use crate::camera::{Camera, Geometry};
+    use crate::frame::Counters;
     use crate::job::{Dump, ModelSpec};
     use crate::recording::format_name;
+    use crate::{Error, Fault};
 
     /// What the input lines hold, for the model line.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,6 +100,25 @@ mod log {
             frame,
             error.fault().name(),
             error
+        );
+    }
+
+    /// Logs the frames dropped so far, in all and by fault kind (no `frame=`
+    /// field: the drop itself is the [`dropped`] line before it).
+    pub fn counts(c: &Counters) {
+        defmt::info!(
+            "scanline dropped total={=u32} timeout={=u32} fifo-empty={=u32} fifo-short={=u32} fifo-overrun={=u32} spi={=u32} i2c={=u32} chip={=u32} line={=u32} missing-line={=u32} other={=u32}",
+            c.dropped_total(),
+            c.dropped_for(Fault::Timeout),
+            c.dropped_for(Fault::FifoEmpty),
+            c.dropped_for(Fault::FifoShort),
+            c.dropped_for(Fault::FifoOverrun),
+            c.dropped_for(Fault::Spi),
+            c.dropped_for(Fault::I2c),
+            c.dropped_for(Fault::Chip),
+            c.dropped_for(Fault::Line),
+            c.dropped_for(Fault::Missing),
+            c.dropped_for(Fault::Other)
         );
     }
 

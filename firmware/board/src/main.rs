@@ -26,7 +26,7 @@ use scanline_firmware::clock::Clock;
 use scanline_firmware::frame::{FrameLoop, Source};
 use scanline_firmware::job::{Dump, ModelSpec};
 use scanline_firmware::sink::{RowFn, Stats, Tee};
-use scanline_firmware::{Error, Fault, ov2640, stack};
+use scanline_firmware::{Error, ov2640, stack};
 use static_cell::ConstStaticCell;
 use stm32f4xx_hal::i2c::I2c;
 use stm32f4xx_hal::pac;
@@ -37,8 +37,9 @@ use stm32f4xx_hal::spi::{Mode, Phase, Polarity, Spi};
 /// Core clock: 100 MHz from the Black Pill's 25 MHz crystal.
 const SYSCLK_HZ: u32 = 100_000_000;
 
-/// The pipeline's arena: room for N3 at QVGA (24,960 bytes) with margin; the
-/// edge model needs about 3 KiB.
+/// The pipeline's arena: room for N3 at QVGA (17,280 bytes) and the
+/// tutorial's board model (17,184) with margin; the edge model needs about
+/// 3 KiB.
 const ARENA_LEN: usize = 28 * 1024;
 static ARENA: ConstStaticCell<[i8; ARENA_LEN]> = ConstStaticCell::new([0; ARENA_LEN]);
 
@@ -244,21 +245,7 @@ fn frames<C: scanline_firmware::camera::Camera>(
             }
             Err(e) => {
                 capture::dropped(frame, &e);
-                let c = frames.counters();
-                defmt::warn!(
-                    "scanline frame={=u32} dropped_total={=u32} timeout={=u32} fifo_empty={=u32} fifo_short={=u32} fifo_overrun={=u32} spi={=u32} i2c={=u32} line={=u32} missing_line={=u32} other={=u32}",
-                    frame,
-                    c.dropped_total(),
-                    c.dropped_for(Fault::Timeout),
-                    c.dropped_for(Fault::FifoEmpty),
-                    c.dropped_for(Fault::FifoShort),
-                    c.dropped_for(Fault::FifoOverrun),
-                    c.dropped_for(Fault::Spi),
-                    c.dropped_for(Fault::I2c),
-                    c.dropped_for(Fault::Line),
-                    c.dropped_for(Fault::Missing),
-                    c.dropped_for(Fault::Other)
-                );
+                capture::counts(&frames.counters());
             }
         }
         frame_no.set(frame.wrapping_add(1));

@@ -14,7 +14,7 @@ use scanline_firmware::job::{self, Dump, Job, ModelSpec};
 use scanline_firmware::recording::Kind;
 use scanline_firmware::sink::{RowFn, Tee};
 use scanline_firmware::wait::Budget;
-use scanline_firmware::{Error, Fault, stack};
+use scanline_firmware::{Error, stack};
 use static_cell::ConstStaticCell;
 
 use crate::clock::{INSTRUCTIONS_PER_TICK, Sleep, SysTickClock};
@@ -229,7 +229,7 @@ fn run_model(
             progress(n + 1, &frames.counters(), sp);
         }
     }
-    dropped(&frames.counters());
+    capture::counts(&frames.counters());
     let c = frames.counters();
     defmt::info!(
         "scanline job done frames={=usize} ok={=u32} dropped={=u32}",
@@ -249,23 +249,6 @@ fn progress(frames: usize, c: &Counters, sp: usize) {
         c.dropped_total(),
         stack::high_water(),
         loop_depth(sp)
-    );
-}
-
-/// Logs the dropped frames of a job by fault kind.
-fn dropped(c: &Counters) {
-    defmt::info!(
-        "scanline dropped timeout={=u32} fifo-empty={=u32} fifo-short={=u32} fifo-overrun={=u32} spi={=u32} i2c={=u32} chip={=u32} line={=u32} missing-line={=u32} other={=u32}",
-        c.dropped_for(Fault::Timeout),
-        c.dropped_for(Fault::FifoEmpty),
-        c.dropped_for(Fault::FifoShort),
-        c.dropped_for(Fault::FifoOverrun),
-        c.dropped_for(Fault::Spi),
-        c.dropped_for(Fault::I2c),
-        c.dropped_for(Fault::Chip),
-        c.dropped_for(Fault::Line),
-        c.dropped_for(Fault::Missing),
-        c.dropped_for(Fault::Other)
     );
 }
 

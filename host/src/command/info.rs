@@ -33,7 +33,7 @@ pub struct Args {
 /// let model = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/tflite/n3_mini/model.tflite");
 /// let report = execute(&Args { model: model.into(), width: Some(320), json: false }).unwrap();
 /// assert_eq!(report.summary.input.width, 320);
-/// assert!(report.to_string().contains("streaming arena:  24,960 bytes"));
+/// assert!(report.to_string().contains("streaming arena:  17,280 bytes"));
 /// ```
 pub fn execute(args: &Args) -> Result<ModelInfo> {
     if args.width == Some(0) {

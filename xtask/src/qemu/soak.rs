@@ -73,12 +73,7 @@ pub fn recording(frames: usize, seed: u64) -> Result<Prepared, String> {
             (h as usize) % (ph - HEIGHT),
             ((h >> 32) as usize) % (pw - WIDTH),
         );
-        let mut crop = Vec::with_capacity(HEIGHT * WIDTH * c);
-        for y in y0..y0 + HEIGHT {
-            let start = (y * pw + x0) * c;
-            crop.extend_from_slice(&p.data[start..start + WIDTH * c]);
-        }
-        lines.extend(rgb565_be(&crop, c));
+        lines.extend(rgb565_be(&crop(p, y0, x0, HEIGHT, WIDTH), c));
     }
     let header = Header {
         kind: LineKind::Pixels {
@@ -89,8 +84,27 @@ pub fn recording(frames: usize, seed: u64) -> Result<Prepared, String> {
         height: HEIGHT,
         frames,
     };
+    edges_job(header, lines)
+}
+
+/// The `h` x `w` pixels of picture `p` from row `y0`, column `x0`.
+pub(super) fn crop(p: &host::HostTensor<u8>, y0: usize, x0: usize, h: usize, w: usize) -> Vec<u8> {
+    let (pw, c) = (p.shape.width, p.shape.channels);
+    let mut out = Vec::with_capacity(h * w * c);
+    for y in y0..y0 + h {
+        let start = (y * pw + x0) * c;
+        out.extend_from_slice(&p.data[start..start + w * c]);
+    }
+    out
+}
+
+/// A recording of RGB lines through the built-in edge model `edges/3/2`,
+/// with the host's answer.
+pub(super) fn edges_job(header: Header, lines: Vec<u8>) -> Result<Prepared, String> {
     let edges = scanline_firmware::job::edge_model(3, 2).map_err(|e| e.to_string())?;
-    let model = edges.model(HEIGHT, WIDTH).map_err(|e| e.to_string())?;
+    let model = edges
+        .model(header.height, header.width)
+        .map_err(|e| e.to_string())?;
     let spec = ModelSpec::Edges {
         channels: 3,
         pool: 2,

@@ -114,23 +114,13 @@ pub fn test_stage(install: bool) -> Result<(), String> {
     let (h, w, c) = (24, 32, pixels.shape.channels);
     let mut crops = Vec::new();
     for f in 0..3 {
-        for y in 0..h {
-            let start = ((f * 40 + y) * pixels.shape.width + f * 50) * c;
-            crops.extend_from_slice(&pixels.data[start..start + w * c]);
-        }
+        crops.extend(crop(&pixels, f * 40, f * 50, h, w));
     }
     let raw = work.join("crops.rgb565");
     std::fs::write(&raw, rgb565_be(&crops, c)).map_err(|e| format!("{}: {e}", raw.display()))?;
     let format = PixelFormat::Rgb565(scanline::pixel::ByteOrder::Big);
     let (header, lines) = raw_recording(&raw, format, w, Some(h))?;
-    let edges3 = scanline_firmware::job::edge_model(3, 2).map_err(|e| e.to_string())?;
-    let m = edges3.model(h, w).map_err(|e| e.to_string())?;
-    let spec = ModelSpec::Edges {
-        channels: 3,
-        pool: 2,
-    }
-    .to_string();
-    let crop_job = finish(spec, &m, false, header, lines)?;
+    let crop_job = edges_job(header, lines)?;
     jobs.push(TestJob {
         name: "three RGB565 crops (capture log)".into(),
         prepared: crop_job,

@@ -55,6 +55,14 @@ fn expected(model: &Model<'_>, source: &Source, frame: &[u8]) -> Vec<i8> {
     out
 }
 
+/// The frame engine's digest of every whole frame of `H` lines of `line_len`
+/// bytes in `data`.
+fn digests(model: &Model<'_>, source: &Source, data: &[u8], line_len: usize) -> Vec<u32> {
+    data.chunks_exact(H * line_len)
+        .map(|frame| fnv1a32(&bytes(&expected(model, source, frame))))
+        .collect()
+}
+
 fn bytes(v: &[i8]) -> Vec<u8> {
     v.iter().map(|&x| x as u8).collect()
 }
@@ -142,15 +150,7 @@ fn a_fault_drops_its_frame_and_the_next_is_correct() {
     let edges = edges(1);
     let model = edges.model(H, W).unwrap();
     let data = pixels(2 * H * W, 7);
-    let clean: Vec<u32> = (0..2)
-        .map(|f| {
-            fnv1a32(&bytes(&expected(
-                &model,
-                &Source::Int8,
-                &data[f * H * W..][..H * W],
-            )))
-        })
-        .collect();
+    let clean = digests(&model, &Source::Int8, &data, W);
     let faults = [
         (At::Begin, Error::Timeout { waited_ms: 100 }, Fault::Timeout),
         (At::Begin, Error::FifoEmpty, Fault::FifoEmpty),
@@ -302,12 +302,7 @@ fn every_injected_fault_drops_exactly_its_frame_and_is_counted_by_reason() {
     let source = Source::pixels(PixelFormat::Rgb565(ByteOrder::Big), &model).unwrap();
     let line_len = source.line_len(W * 3);
     let data = pixels(2 * H * line_len, 99);
-    let clean: Vec<u32> = (0..2)
-        .map(|f| {
-            let frame = &data[f * H * line_len..][..H * line_len];
-            fnv1a32(&bytes(&expected(&model, &source, frame)))
-        })
-        .collect();
+    let clean = digests(&model, &source, &data, line_len);
     let budget = crate::wait::Budget {
         timeout_ms: 10,
         poll_ms: 1,
@@ -362,15 +357,7 @@ fn a_random_plan_drops_exactly_the_planned_frames() {
     let edges = edges(1);
     let model = edges.model(H, W).unwrap();
     let data = pixels(3 * H * W, 5);
-    let clean: Vec<u32> = (0..3)
-        .map(|f| {
-            fnv1a32(&bytes(&expected(
-                &model,
-                &Source::Int8,
-                &data[f * H * W..][..H * W],
-            )))
-        })
-        .collect();
+    let clean = digests(&model, &Source::Int8, &data, W);
     let plan = Plan::parse("random/2024/300").unwrap();
     let mut replay = Replay::<8>::new(&data, H, W);
     let budget = crate::wait::Budget {
