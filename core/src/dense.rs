@@ -89,12 +89,9 @@ impl Dense<'_> {
         }
         let d = self.in_features;
         self.channels().validate(|o| {
-            self.weights
-                .get(o * d..(o + 1) * d)
-                .unwrap_or(&[])
-                .iter()
-                .map(|&w| (w as i64).abs())
-                .sum()
+            // Lengths checked just above.
+            let row = self.weights.get(o * d..(o + 1) * d).unwrap_or_default();
+            row.iter().map(|&w| (w as i64).abs()).sum()
         })?;
         Ok(Shape::new(1, 1, self.out_features))
     }
@@ -106,9 +103,10 @@ impl Dense<'_> {
         let n = input.row_len();
         let start = o * self.in_features + y * n;
         let zp = self.input.zero_point;
-        let w = self.weights.get(start..start + n).unwrap_or(&[]);
+        // Lengths were validated with the model: both slices are whole.
+        let w = self.weights.get(start..start + n).unwrap_or_default();
         w.iter()
-            .zip(row)
+            .zip(row.get(..n).unwrap_or_default())
             .map(|(&w, &x)| w as i32 * (x as i32 - zp))
             .sum()
     }

@@ -75,18 +75,13 @@ impl Mean {
     #[inline]
     pub fn partial(&self, input: Shape, row: &[i8], c: usize) -> i32 {
         let row = row.get(c..input.row_len()).unwrap_or_default();
-        // `max(1)`: channels are at least 1; a zero step would panic.
-        row.iter()
-            .step_by(input.channels.max(1))
-            .map(|&v| v as i32)
-            .sum()
+        row.iter().step_by(input.channels).map(|&v| v as i32).sum()
     }
 
     /// The output value of a channel whose values over the whole input sum to
     /// `sum` (raw int8 values, zero point not removed).
     pub fn finish(&self, input: Shape, sum: i32, rounding: Rounding) -> i8 {
-        // At least 1 (validated shapes); said so the divisions cannot panic.
-        let n = ((input.height * input.width) as i32).max(1);
+        let n = (input.height * input.width) as i32;
         let (in_zp, out_zp) = (self.input.zero_point, self.output.zero_point);
         if self.keep_dims {
             let acc = self.base(rounding).apply(sum - in_zp * n, rounding);
@@ -95,7 +90,7 @@ impl Mean {
             } else {
                 (acc - n / 2) / n
             };
-            clamp_i8(avg + out_zp, -128, 127)
+            clamp_i8(avg.wrapping_add(out_zp), -128, 127)
         } else if self.input == self.output {
             clamp_i8(sum / n, -128, 127)
         } else {

@@ -123,6 +123,8 @@ impl<'a> Model<'a> {
         };
         let tail_ok = self
             .layers
+            .get(i + 1..)
+            .unwrap_or_default()
             .iter()
             .skip(i + 1)
             .all(|l| matches!(l, Layer::Softmax(_)));
