@@ -131,7 +131,7 @@ impl MaxPool2d {
     /// True if no input row belongs to two output rows' windows (window height
     /// equal to its stride, at least 2): the streaming engine then keeps a
     /// running maximum in the output row instead of a ring of input rows
-    /// ([`MaxPool2d::fold_row`]).
+    /// (`MaxPool2d::fold_row`).
     pub fn runs(&self) -> bool {
         let h = self.window.height;
         h.kernel >= 2 && h.kernel == h.stride && h.dilation == 1
