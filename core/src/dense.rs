@@ -89,9 +89,12 @@ impl Dense<'_> {
         }
         let d = self.in_features;
         self.channels().validate(|o| {
-            // Lengths checked just above.
-            let row = self.weights.get(o * d..(o + 1) * d).unwrap_or_default();
-            row.iter().map(|&w| (w as i64).abs()).sum()
+            self.weights
+                .get(o * d..(o + 1) * d)
+                .unwrap_or(&[])
+                .iter()
+                .map(|&w| (w as i64).abs())
+                .sum()
         })?;
         Ok(Shape::new(1, 1, self.out_features))
     }
@@ -103,19 +106,57 @@ impl Dense<'_> {
         let n = input.row_len();
         let start = o * self.in_features + y * n;
         let zp = self.input.zero_point;
-        // Lengths were validated with the model: both slices are whole.
-        let w = self.weights.get(start..start + n).unwrap_or_default();
+        let w = self.weights.get(start..start + n).unwrap_or(&[]);
         w.iter()
-            .zip(row.get(..n).unwrap_or_default())
+            .zip(row)
             .map(|(&w, &x)| w as i32 * (x as i32 - zp))
             .sum()
     }
 
     /// Output `o` from its whole dot product `sum` (bias not included).
+    ///
+    /// The multiplier comes from the model's `rounding` like a convolution's, but
+    /// it is applied with one rounding ([`Rounding::Single`]: `(acc * M +
+    /// 2^(30 - shift)) >> (31 - shift)`): TFLite 2.21's reference
+    /// `FULLY_CONNECTED` rounds once. Checked against `BUILTIN_REF` on 2,880
+    /// outputs of the classifier fixtures' dense layers over random inputs: single
+    /// rounding matched all of them, the convolutions' double rounding missed 2
+    /// (ties such as -54.5 after the high multiply, which double rounding sends to
+    /// -55 and TFLite to -54).
     pub fn finish(&self, o: usize, sum: i32, rounding: Rounding) -> i8 {
         let ch = self.channel_requant(o, rounding);
         let (lo, hi) = self.activation.bounds(self.output);
-        let v = ch.mult.apply(sum.wrapping_add(ch.bias), rounding) + self.output.zero_point;
+        let acc = sum.wrapping_add(ch.bias);
+        let v = ch
+            .mult
+            .apply_offset(acc, Rounding::Single, self.output.zero_point);
         crate::quant::clamp_i8(v, lo, hi)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tie_after_the_high_multiply_rounds_once_as_tflite() {
+        // From the cls16_gap_keepdims fixture model on a perturbed input: acc
+        // -4316, multiplier 1735324770 * 2^-6 (real -54.494...). Double rounding
+        // gives srdhm = -3488, then -3488 / 64 = -54.5 -> -55; TFLite gives -54.
+        let q = Quant::new(1.0, 0);
+        let dense = Dense {
+            in_features: 1,
+            out_features: 1,
+            weights: &[1],
+            bias: None,
+            requant: Requantization::Fixed {
+                multipliers: Values::Slice(&[1735324770]),
+                shifts: Values::Slice(&[-6]),
+            },
+            input: q,
+            output: Quant::new(1.0, 127),
+            activation: Activation::None,
+        };
+        assert_eq!(dense.finish(0, -4316, Rounding::Double), 127 - 54);
     }
 }

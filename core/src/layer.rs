@@ -247,11 +247,9 @@ impl Layer<'_> {
     pub fn accumulate(&self, input: Shape, y: usize, row: &[i8], acc: &mut [i8], _exec: Exec) {
         for (o, slot) in acc.chunks_exact_mut(4).enumerate() {
             let bytes: &mut [u8] = bytemuck::cast_slice_mut(slot);
-            let before = if y == 0 {
-                0
-            } else {
-                // A chunk of exactly 4 bytes.
-                bytes.first_chunk().copied().map_or(0, i32::from_le_bytes)
+            let before = match <[u8; 4]>::try_from(&*bytes) {
+                Ok(b) if y > 0 => i32::from_le_bytes(b),
+                _ => 0,
             };
             let sum = before.wrapping_add(self.partial(input, y, row, o));
             bytes.copy_from_slice(&sum.to_le_bytes());
@@ -262,7 +260,7 @@ impl Layer<'_> {
     pub fn finish(&self, input: Shape, acc: &[i8], out: &mut [i8], exec: Exec) {
         for (o, (slot, v)) in acc.chunks_exact(4).zip(out.iter_mut()).enumerate() {
             let b: &[u8] = bytemuck::cast_slice(slot);
-            let sum = b.first_chunk().copied().map_or(0, i32::from_le_bytes);
+            let sum = <[u8; 4]>::try_from(b).map_or(0, i32::from_le_bytes);
             *v = self.finish_one(input, o, sum, exec);
         }
     }

@@ -75,13 +75,18 @@ impl Mean {
     #[inline]
     pub fn partial(&self, input: Shape, row: &[i8], c: usize) -> i32 {
         let row = row.get(c..input.row_len()).unwrap_or_default();
-        row.iter().step_by(input.channels).map(|&v| v as i32).sum()
+        // `max(1)`: channels are at least 1; a zero step would panic.
+        row.iter()
+            .step_by(input.channels.max(1))
+            .map(|&v| v as i32)
+            .sum()
     }
 
     /// The output value of a channel whose values over the whole input sum to
     /// `sum` (raw int8 values, zero point not removed).
     pub fn finish(&self, input: Shape, sum: i32, rounding: Rounding) -> i8 {
-        let n = (input.height * input.width) as i32;
+        // At least 1 (validated shapes); said so the divisions cannot panic.
+        let n = ((input.height * input.width) as i32).max(1);
         let (in_zp, out_zp) = (self.input.zero_point, self.output.zero_point);
         if self.keep_dims {
             let acc = self.base(rounding).apply(sum - in_zp * n, rounding);
@@ -103,7 +108,7 @@ impl Mean {
                 multiplier: (((base.multiplier as i64) << s) / n as i64) as i32,
                 shift: base.shift - s,
             };
-            clamp_i8(m.apply(sum - in_zp * n, rounding) + out_zp, -128, 127)
+            clamp_i8(m.apply_offset(sum - in_zp * n, rounding, out_zp), -128, 127)
         }
     }
 }

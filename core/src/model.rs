@@ -123,9 +123,8 @@ impl<'a> Model<'a> {
         };
         let tail_ok = self
             .layers
-            .get(i + 1..)
-            .unwrap_or_default()
             .iter()
+            .skip(i + 1)
             .all(|l| matches!(l, Layer::Softmax(_)));
         let vector = match self.layers.get(i) {
             Some(Layer::Mean(m)) => !m.keep_dims,

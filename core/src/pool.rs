@@ -142,6 +142,10 @@ impl MaxPool2d {
     /// `acc`, or replacing it when `first` (the first row of its window inside
     /// the image). Max is associative, so after the window's last row
     /// [`MaxPool2d::clamp_row`] gives [`MaxPool2d::compute_row`]'s bytes.
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "measured hot kernel: indices bounded by the validated shapes; checked forms cost in the inner loops"
+    )]
     pub(crate) fn fold_row(
         &self,
         row: &[i8],

@@ -129,10 +129,10 @@ impl Multiplier {
     ///
     /// ```
     /// use scanline::{Multiplier, Rounding};
-    /// let m = Multiplier { multiplier: i32::MAX, shift: 30 };
-    /// // 2 << 30 wraps to i32::MIN in int32 (as in TFLite): -(2^31 - 1) after the multiply.
-    /// assert_eq!(m.apply(2, Rounding::Double), -i32::MAX);
-    /// assert_eq!(m.apply_offset(2, Rounding::Double, -2), i32::MAX); // wrapped
+    /// let m = Multiplier { multiplier: i32::MAX, shift: 0 };
+    /// assert_eq!(m.apply(i32::MAX, Rounding::Double), i32::MAX - 1);
+    /// assert_eq!(m.apply_offset(i32::MAX, Rounding::Double, 1), i32::MAX);
+    /// assert_eq!(m.apply_offset(i32::MAX, Rounding::Double, 2), i32::MIN); // wrapped
     /// ```
     #[inline]
     pub fn apply_offset(self, x: i32, rounding: Rounding, zero_point: i32) -> i32 {
@@ -296,6 +296,7 @@ pub(crate) fn clamp_i8(v: i32, lo: i32, hi: i32) -> i8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use scanline_testkit::exact::pow2;
 
     fn naive_srdhm(a: i32, b: i32) -> i32 {
         // floor(a*b / 2^31 + 1/2) (round half up), computed in i128.
@@ -421,16 +422,16 @@ mod tests {
         // Tiny: exponent below -31 flushes to zero.
         let m = Multiplier::from_real(1e-12, Rounding::Double);
         assert_eq!((m.multiplier, m.shift), (0, 0));
-        let m = Multiplier::from_real(2f64.powi(-32), Rounding::Double);
+        let m = Multiplier::from_real(pow2(-32), Rounding::Double);
         assert_eq!((m.multiplier, m.shift), (1 << 30, -31));
-        let m = Multiplier::from_real(2f64.powi(-33), Rounding::Double);
+        let m = Multiplier::from_real(pow2(-33), Rounding::Double);
         assert_eq!((m.multiplier, m.shift), (0, 0));
         // Half away from zero at the rounding point: q*2^31 = k + 0.5.
         let real = (1_500_000_000.5f64) / 2147483648.0;
         let m = Multiplier::from_real(real, Rounding::Double);
         assert_eq!((m.multiplier, m.shift), (1_500_000_001, 0));
         // Large: single rounding caps the shift at 30.
-        let m = Multiplier::from_real(2f64.powi(40), Rounding::Single);
+        let m = Multiplier::from_real(pow2(40), Rounding::Single);
         assert_eq!((m.multiplier, m.shift), (i32::MAX, 30));
         let m = Multiplier::from_real(0.0, Rounding::Double);
         assert_eq!((m.multiplier, m.shift), (0, 0));
@@ -443,7 +444,7 @@ mod tests {
         for &x in &[1.0, 0.5, 3.0, 1e-300, 5e-324, 1.7e308, 0.1, 123456.789] {
             let (q, e) = frexp(x);
             assert!((0.5..1.0).contains(&q), "{x}: {q}");
-            assert_eq!(q * 2f64.powi(e / 2) * 2f64.powi(e - e / 2), x);
+            assert_eq!(q * pow2(e / 2) * pow2(e - e / 2), x);
         }
         assert_eq!(frexp(-3.0), (-0.75, 2));
     }
@@ -464,7 +465,7 @@ mod tests {
                         continue;
                     }
                     // Exact value x * m * 2^(shift-31).
-                    let exact = x as f64 * m as f64 * 2f64.powi(shift - 31);
+                    let exact = x as f64 * m as f64 * pow2(shift - 31);
                     if exact.abs() > 2e9 {
                         continue;
                     }

@@ -362,6 +362,10 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(
+        miri,
+        ignore = "full-size frames: hours under Miri, which runs the same kernels on small tensors in the other tests"
+    )]
     fn every_workload_gives_the_cmsis_nn_checksums() {
         for w in Workload::ALL {
             let mut b = Buffers::new(w);

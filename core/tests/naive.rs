@@ -12,6 +12,7 @@ use scanline::{
     Activation, Axis, Conv2d, DepthwiseConv2d, Error, Layer, MaxPool2d, Model, Padding, Param,
     Quant, Relu, Requantization, Rounding, Shape, Values, Window,
 };
+use scanline_testkit::exact::pow2;
 use scanline_testkit::{Rng, cases};
 
 // ---------------------------------------------------------------------------
@@ -21,7 +22,7 @@ use scanline_testkit::{Rng, cases};
 /// `x = q * 2^e`, `q` in `[0.5, 1)`, for finite `x > 0`, with plain std f64 ops.
 fn frexp(x: f64) -> (f64, i32) {
     let mut e = x.log2().floor() as i32 + 1;
-    let mut q = x / 2f64.powi(e);
+    let mut q = x / pow2(e);
     while q >= 1.0 {
         q /= 2.0;
         e += 1;
@@ -39,8 +40,8 @@ fn quantize_multiplier(real: f64, single: bool) -> (i64, i32) {
         return (0, 0);
     }
     let (q, mut e) = frexp(real);
-    let mut m = (q * 2f64.powi(31)).round(); // std round: half away from zero
-    if m == 2f64.powi(31) {
+    let mut m = (q * pow2(31)).round(); // std round: half away from zero
+    if m == pow2(31) {
         m /= 2.0;
         e += 1;
     }
@@ -279,12 +280,12 @@ fn scales(rng: &mut Rng, channels: usize, per_channel: bool, taps: usize) -> (f3
         typical + rng.f64(-2.0, 7.0)
     };
     if rng.one_in(4) {
-        let s_in = 2f32.powi(-(rng.range(0, 8) as i32));
+        let s_in = pow2(-(rng.range(0, 8) as i32)) as f32;
         let s_w: Vec<f32> = (0..n)
-            .map(|_| 2f32.powi(-(rng.range(3, 10) as i32)))
+            .map(|_| pow2(-(rng.range(3, 10) as i32)) as f32)
             .collect();
         let max_w = s_w.iter().cloned().fold(0.0f32, f32::max);
-        let s_out = s_in * max_w * 2f32.powi(-(log_mult.round() as i32));
+        let s_out = s_in * max_w * pow2(-(log_mult.round() as i32)) as f32;
         return (s_in, s_w, s_out);
     }
     let s_in = 2f64.powf(rng.f64(-10.0, 0.0)) as f32;
@@ -487,7 +488,7 @@ proptest! {
         // a quarter a power-of-two ratio (rounding ties), the rest anywhere.
         let s_out = match rng.next_u64() % 4 {
             0 => s_in,
-            1 => s_in * 2f32.powi(rng.range(-4, 4) as i32),
+            1 => s_in * pow2(rng.range(-4, 4) as i32) as f32,
             _ => (s_in as f64 * 2f64.powf(rng.f64(-4.0, 4.0))) as f32,
         };
         let input_q = Quant::new(s_in, rng.range(-128, 127) as i32);
@@ -598,12 +599,9 @@ fn naive_arithmetic_edges() {
     assert_eq!(rdbpot(7, 0), 7);
     assert_eq!(quantize_multiplier(1.0, false), (1 << 30, 1));
     assert_eq!(quantize_multiplier(0.5, false), (1 << 30, 0));
-    assert_eq!(quantize_multiplier(2f64.powi(-33), false), (0, 0));
+    assert_eq!(quantize_multiplier(pow2(-33), false), (0, 0));
     assert_eq!(quantize_multiplier(1.0 - 1e-12, false), (1 << 30, 1));
-    assert_eq!(
-        quantize_multiplier(2f64.powi(40), true),
-        ((1 << 31) - 1, 30)
-    );
+    assert_eq!(quantize_multiplier(pow2(40), true), ((1 << 31) - 1, 30));
     // 0.25 * -6 = -1.5: double rounding → -2, single → -1.
     assert_eq!(requantize(-6, 1 << 30, -1, false), -2);
     assert_eq!(requantize(-6, 1 << 30, -1, true), -1);

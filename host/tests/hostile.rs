@@ -60,6 +60,23 @@ impl Tally {
     }
 }
 
+/// One class of hostile inputs: its name, the inputs, what is expected.
+type Class<'a> = (&'a str, Vec<PathBuf>, Expect);
+
+/// Runs every input of every class through the commands `commands` gives for
+/// it, and prints each class's tally.
+fn run_classes(classes: Vec<Class<'_>>, commands: impl Fn(&Path) -> Vec<Vec<OsString>>) {
+    for (class, inputs, expect) in classes {
+        let mut tally = Tally::default();
+        for p in &inputs {
+            for args in commands(p) {
+                tally.run(class, &args, expect);
+            }
+        }
+        tally.report(class, inputs.len());
+    }
+}
+
 fn os(parts: &[&dyn AsRef<std::ffi::OsStr>]) -> Vec<OsString> {
     parts.iter().map(|p| p.as_ref().to_os_string()).collect()
 }
@@ -266,7 +283,7 @@ fn hostile_models() {
     )
     .unwrap();
     let bytes = std::fs::read(model("n3_mini")).unwrap();
-    let classes: [(&str, Vec<PathBuf>, Expect); 4] = [
+    let classes: [Class<'_>; 4] = [
         (
             "model, truncated",
             truncated(tmp.path(), "m", &bytes),
@@ -288,15 +305,7 @@ fn hostile_models() {
             Expect::Refused,
         ),
     ];
-    for (class, inputs, expect) in classes {
-        let mut tally = Tally::default();
-        for m in &inputs {
-            for args in model_commands(m, &tmp, &log) {
-                tally.run(class, &args, expect);
-            }
-        }
-        tally.report(class, inputs.len());
-    }
+    run_classes(classes.into(), |m| model_commands(m, &tmp, &log));
 }
 
 #[test]
@@ -305,7 +314,7 @@ fn hostile_pictures() {
     let png = std::fs::read(small_png(&tmp)).unwrap();
     let huge_header = tmp.join("p-60000x60000.png");
     std::fs::write(&huge_header, png_header(60000, 60000)).unwrap();
-    let classes: [(&str, Vec<PathBuf>, Expect); 4] = [
+    let classes: [Class<'_>; 4] = [
         (
             "picture, truncated (inside the pixel data)",
             truncated_before(tmp.path(), "p", &png, png.len() - 12),
@@ -330,18 +339,12 @@ fn hostile_pictures() {
             Expect::Refused,
         ),
     ];
-    for (class, inputs, expect) in classes {
-        let mut tally = Tally::default();
-        for p in &inputs {
-            let mut commands = input_commands(p, &tmp, &["--resize"]);
-            commands.push(os(&[&"edges", &p, &"-o", &tmp.join("e.png")]));
-            commands.push(os(&[&"batch", &"edges", &p, &"-o", &tmp.join("eout")]));
-            for args in commands {
-                tally.run(class, &args, expect);
-            }
-        }
-        tally.report(class, inputs.len());
-    }
+    run_classes(classes.into(), |p| {
+        let mut commands = input_commands(p, &tmp, &["--resize"]);
+        commands.push(os(&[&"edges", &p, &"-o", &tmp.join("e.png")]));
+        commands.push(os(&[&"batch", &"edges", &p, &"-o", &tmp.join("eout")]));
+        commands
+    });
 }
 
 #[test]
@@ -387,7 +390,7 @@ fn hostile_arrays() {
         npy("nesting", npy_bytes("|i1", false, &"(".repeat(5000), data)),
         npy("trailing", [bytes.clone(), vec![0; 7]].concat()),
     ];
-    let classes: [(&str, Vec<PathBuf>, Expect); 5] = [
+    let classes: [Class<'_>; 5] = [
         (
             ".npy, truncated",
             truncated(tmp.path(), "a", &bytes),
@@ -414,21 +417,14 @@ fn hostile_arrays() {
             Expect::Refused,
         ),
     ];
-    for (class, inputs, expect) in classes {
-        let mut tally = Tally::default();
-        for p in &inputs {
-            // Named .npy so that the commands read them as arrays.
-            let named = p.with_extension("npy");
-            if named != *p && p.is_file() {
-                std::fs::rename(p, &named).unwrap();
-            }
-            let path = if p.is_dir() { p } else { &named };
-            for args in input_commands(path, &tmp, &[]) {
-                tally.run(class, &args, expect);
-            }
+    run_classes(classes.into(), |p| {
+        // Named .npy so that the commands read them as arrays.
+        let named = p.with_extension("npy");
+        if named != *p && p.is_file() {
+            std::fs::rename(p, &named).unwrap();
         }
-        tally.report(class, inputs.len());
-    }
+        input_commands(if p.is_dir() { p } else { &named }, &tmp, &[])
+    });
 }
 
 #[test]
@@ -470,13 +466,9 @@ fn hostile_frames() {
         ),
     ];
     for (class, inputs, extra) in classes {
-        let mut tally = Tally::default();
-        for p in &inputs {
-            for args in input_commands(p, &tmp, extra) {
-                tally.run(class, &args, Expect::Refused);
-            }
-        }
-        tally.report(class, inputs.len());
+        run_classes(vec![(class, inputs, Expect::Refused)], |p| {
+            input_commands(p, &tmp, extra)
+        });
     }
     // The same frame at width 0 is refused too.
     let mut tally = Tally::default();
@@ -566,7 +558,7 @@ fn hostile_capture_logs() {
         ),
         log("non-utf8", &[LOG.as_bytes(), &[0xff, 0xfe, 0x80]].concat()),
     ];
-    let classes: [(&str, Vec<PathBuf>, Expect); 5] = [
+    let classes: [Class<'_>; 5] = [
         (
             "capture log, truncated",
             truncated(tmp.path(), "l", LOG.as_bytes()),
@@ -597,18 +589,12 @@ fn hostile_capture_logs() {
             Expect::Refused,
         ),
     ];
-    for (class, inputs, expect) in classes {
-        let mut tally = Tally::default();
-        for p in &inputs {
-            tally.run(class, &os(&[&"verify", &"--capture", &p]), expect);
-            tally.run(
-                class,
-                &os(&[&"verify", &"--capture", &p, &"--json"]),
-                expect,
-            );
-        }
-        tally.report(class, inputs.len());
-    }
+    run_classes(classes.into(), |p| {
+        vec![
+            os(&[&"verify", &"--capture", &p]),
+            os(&[&"verify", &"--capture", &p, &"--json"]),
+        ]
+    });
     // The untouched log checks (its digest is made up: the frame differs).
     let out = scanline(os(&[&"verify", &"--capture", &log("good", LOG.as_bytes())]));
     assert_eq!(status(&out), 1, "{}", stderr(&out));

@@ -1,6 +1,6 @@
 //! scanline-testkit: what the tests of every scanline crate share, so that no test
 //! file carries its own copy — one seeded random generator ([`Rng`]), how many
-//! cases a property test runs ([`cases`]), the paths of the repository's fixtures
+//! cases a property test runs ([`cases`]), exact powers of two ([`exact`]), the paths of the repository's fixtures
 //! ([`fixture`]), golden files that `cargo xtask test --bless` rewrites
 //! ([`golden`]) and temporary directories and files that clean up after
 //! themselves ([`TempDir`], [`TempFile`]).
@@ -36,6 +36,7 @@
 //! ```
 
 pub mod cases;
+pub mod exact;
 pub mod fixture;
 pub mod golden;
 pub mod rng;

@@ -3,7 +3,6 @@
 //! corpus, with libFuzzer's final statistics per target; `--cmin` minimises
 //! each corpus afterwards (`cargo fuzz cmin`).
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
 
@@ -142,33 +141,21 @@ fn fuzz_one(root: &Path, target: &str, seconds: u64) -> Result<Stats, String> {
             "-print_final_stats=1",
         ],
     );
-    let shown = stage::show(&cmd);
-    println!("$ {shown}");
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("`{shown}` could not be started: {e}"))?;
     let mut stats = Stats::default();
-    if let Some(stderr) = child.stderr.take() {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            // libFuzzer's progress: the pulses and new coverage lines are
-            // many; print the rest (and every line of a crash report).
-            if !line.contains(" NEW ") && !line.contains(" REDUCE ") && !line.contains(" pulse ") {
-                eprintln!("{line}");
-            }
-            stats.read(&line);
+    stage::run_reading_stderr(&mut cmd, |line| {
+        // libFuzzer's progress: the pulses and new coverage lines are many;
+        // print the rest (and every line of a crash report).
+        if !line.contains(" NEW ") && !line.contains(" REDUCE ") && !line.contains(" pulse ") {
+            eprintln!("{line}");
         }
-    }
-    let status = child
-        .wait()
-        .map_err(|e| format!("`{shown}` could not be waited for: {e}"))?;
-    if !status.success() {
-        return Err(format!(
-            "`{shown}` failed ({status}): a crash or a leak; the reproducer is under \
+        stats.read(line);
+    })
+    .map_err(|e| {
+        format!(
+            "{e}: a crash, a timeout or a leak; the reproducer is under \
              fuzz/artifacts/{target}/ — fix it and commit the reproducer"
-        ));
-    }
+        )
+    })?;
     Ok(stats)
 }
 

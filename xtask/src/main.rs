@@ -56,8 +56,9 @@ tasks:
                         committed corpus; prints executions and coverage per target.
                         --cmin: minimise each corpus afterwards. The corpora are
                         replayed on stable by `cargo xtask test`.
-  miri                  the core's tests under Miri (nightly; the component is added
-                        if missing), property tests cut to PROPTEST_CASES=4
+  miri                  the core's unit and integration tests under Miri (nightly;
+                        the component is added if missing), property tests cut to
+                        PROPTEST_CASES=4
   panics [--sites] [--max N]
                         builds the board binary (release) and counts the panic call
                         sites its frame loop links (`cargo xtask panics --help`)

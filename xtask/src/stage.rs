@@ -258,29 +258,15 @@ pub fn run(cmd: &mut Command) -> Result<(), String> {
 /// command has finished. For stages whose warnings are all denied; rustc's and
 /// rustdoc's are denied by their flags (`-D warnings`), cargo's here.
 pub fn run_denying_warnings(cmd: &mut Command) -> Result<(), String> {
-    let shown = show(cmd);
-    println!("$ {shown}");
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("`{shown}` could not be started: {e}"))?;
     let mut warnings = Vec::new();
-    if let Some(stderr) = child.stderr.take() {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            eprintln!("{line}");
-            let plain = without_colours(&line);
-            if plain.starts_with("warning:") {
-                warnings.push(plain);
-            }
+    run_reading_stderr(cmd, |line| {
+        eprintln!("{line}");
+        let plain = without_colours(line);
+        if plain.starts_with("warning:") {
+            warnings.push(plain);
         }
-    }
-    let status = child
-        .wait()
-        .map_err(|e| format!("`{shown}` could not be waited for: {e}"))?;
-    if !status.success() {
-        return Err(format!("`{shown}` failed ({status})"));
-    }
+    })?;
+    let shown = show(cmd);
     match warnings.as_slice() {
         [] => Ok(()),
         [one] => Err(format!("`{shown}` warned (warnings are denied): {one}")),
@@ -290,6 +276,30 @@ pub fn run_denying_warnings(cmd: &mut Command) -> Result<(), String> {
             many[0]
         )),
     }
+}
+
+/// Prints `cmd` and runs it as [`run`] does, handing each line of its standard
+/// error to `each` (which prints what it wants of it) as it comes.
+pub fn run_reading_stderr(cmd: &mut Command, mut each: impl FnMut(&str)) -> Result<(), String> {
+    let shown = show(cmd);
+    println!("$ {shown}");
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("`{shown}` could not be started: {e}"))?;
+    if let Some(stderr) = child.stderr.take() {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            each(&line);
+        }
+    }
+    let status = child
+        .wait()
+        .map_err(|e| format!("`{shown}` could not be waited for: {e}"))?;
+    if !status.success() {
+        return Err(format!("`{shown}` failed ({status})"));
+    }
+    Ok(())
 }
 
 /// `line` without ANSI colour sequences (`ESC [ ... m`).

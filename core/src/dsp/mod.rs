@@ -15,10 +15,10 @@
 //! `SaturatingRoundingDoublingHighMul`), and max-pooling four bytes at a time.
 //! Layers the kernels do not cover take the portable kernels.
 #![allow(unsafe_code)]
-// Measured hot kernels: indexing is bounded by the row and window geometry the
-// model validated (the same bounds the portable kernels rely on), and checked
-// forms cost instructions in the inner loops that the benchmark counts.
-#![allow(clippy::indexing_slicing)]
+#![allow(
+    clippy::indexing_slicing,
+    reason = "measured Cortex-M4 kernels (cargo xtask bench --m4): every index is bounded by the validated shapes; checked forms cost in the inner loops"
+)]
 
 pub(crate) mod conv;
 pub(crate) mod pool;
@@ -308,6 +308,8 @@ impl Requant {
         } else {
             self.slow(acc)
         };
+        // The output zero point is added in wrapping int32, as TFLite and the
+        // other kernel sets do (`Multiplier::apply_offset`).
         clamp_i8(v.wrapping_add(self.zp), self.lo, self.hi)
     }
 
