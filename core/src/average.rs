@@ -3,7 +3,7 @@
 
 use crate::exec::Exec;
 use crate::quant::clamp_i8;
-use crate::{Activation, Error, Param, Quant, Result, Rows, Shape, Window};
+use crate::{Activation, Quant, Result, Rows, Shape, Window};
 
 /// Average pooling: the sum over the window clipped to the image divided by the
 /// number of cells inside the image, `(sum + n/2) / n` for a positive sum and
@@ -34,20 +34,15 @@ pub struct AvgPool2d {
 }
 
 impl AvgPool2d {
-    /// Validates the layer for `input` and returns its output shape.
+    /// Validates the layer for `input` and returns its output shape: the window
+    /// rules of max-pooling ([`crate::MaxPool2d::output_shape`]).
     pub fn output_shape(&self, input: Shape) -> Result<Shape> {
-        self.window.validate(crate::pool::MAX_WINDOW)?;
-        if self.window.height.dilation != 1 || self.window.width.dilation != 1 {
-            return Err(Error::invalid(
-                Param::DilationHeight,
-                "average pooling has no dilation: must be 1",
-            ));
+        crate::MaxPool2d {
+            window: self.window,
+            quant: self.quant,
+            activation: self.activation,
         }
-        if input.channels == 0 {
-            return Err(Error::invalid(Param::InChannels, "must be at least 1"));
-        }
-        self.quant.validate(Param::InputQuant)?;
-        self.window.checked_output(input, input.channels)
+        .output_shape(input)
     }
 
     /// TFLite's rounded division of a window sum by its cell count `n > 0`.
@@ -61,6 +56,10 @@ impl AvgPool2d {
     }
 
     /// Computes output row `oy` into `out`; see [`crate::Conv2d::compute_row`].
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "hot kernel like max-pooling's: indices bounded by the validated shapes"
+    )]
     pub fn compute_row<R: Rows + ?Sized>(
         &self,
         rows: &R,

@@ -90,7 +90,7 @@ impl Mean {
             } else {
                 (acc - n / 2) / n
             };
-            clamp_i8(avg + out_zp, -128, 127)
+            clamp_i8(avg.wrapping_add(out_zp), -128, 127)
         } else if self.input == self.output {
             clamp_i8(sum / n, -128, 127)
         } else {

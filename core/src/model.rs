@@ -126,6 +126,7 @@ impl<'a> Model<'a> {
             .get(i + 1..)
             .unwrap_or_default()
             .iter()
+            .skip(i + 1)
             .all(|l| matches!(l, Layer::Softmax(_)));
         let vector = match self.layers.get(i) {
             Some(Layer::Mean(m)) => !m.keep_dims,

@@ -203,7 +203,7 @@ impl Softmax {
         let Some(row) = rows.row(oy as isize) else {
             return;
         };
-        let c = input.channels;
+        let c = input.channels.max(1);
         for (x, o) in row.chunks_exact(c).zip(out.chunks_exact_mut(c)) {
             self.apply(x, o);
         }

@@ -127,6 +127,8 @@
 //! # Ok::<(), scanline::stream::PushError<Error>>(())
 //! ```
 
+mod running;
+
 use crate::exec::Exec;
 use crate::model::MAX_LAYERS;
 use crate::{Axis, Error, Layer, Model, Param, Rows, Shape};
@@ -257,7 +259,7 @@ impl Model<'_> {
     pub fn stream_ring_rows(&self, i: usize) -> Option<usize> {
         let layer = self.layers().get(i)?;
         let input = self.shape(i)?;
-        if runs(layer) {
+        if running::runs(layer) {
             return Some(0);
         }
         Some(ring_rows(layer.vertical().0, input.height))
@@ -298,12 +300,6 @@ impl Model<'_> {
             .map(|i| self.stream_layer_len(i).unwrap_or(usize::MAX))
             .fold(0usize, usize::saturating_add)
     }
-}
-
-/// True for a max-pool whose windows do not overlap vertically: its stage keeps
-/// a running maximum in its output row and no ring ([`crate::MaxPool2d::runs`]).
-fn runs(layer: &Layer<'_>) -> bool {
-    matches!(layer, Layer::MaxPool(p) if p.runs())
 }
 
 /// Per-stage bookkeeping (the rows themselves live in the arena).
@@ -631,8 +627,8 @@ fn feed<S: Sink + ?Sized>(
         }
         return Ok(());
     }
-    if let (Layer::MaxPool(pool), true) = (layer, runs(layer)) {
-        return feed_running(
+    if let (Layer::MaxPool(pool), true) = (layer, running::runs(layer)) {
+        return running::feed_running(
             stage,
             later,
             pool,
@@ -677,45 +673,6 @@ fn feed<S: Sink + ?Sized>(
             }
         }
         None => feed(later, later_layers, rounding, None, rest, sink)?,
-    }
-    Ok(())
-}
-
-/// [`feed`] for a running max-pool stage ([`runs`]): input row `y` belongs to
-/// output `o = (y + pad) / stride` alone; it is folded into the output row
-/// (replacing it at the window's first row inside the image), and the row goes
-/// on, clamped, once its window's last row inside the image has come.
-#[allow(clippy::too_many_arguments)]
-fn feed_running<S: Sink + ?Sized>(
-    stage: &mut Stage,
-    later: &mut [Stage],
-    pool: &crate::MaxPool2d,
-    later_layers: &[Layer<'_>],
-    rounding: Exec,
-    newest: Option<(usize, &[i8])>,
-    out: &mut [i8],
-    rest: &mut [i8],
-    sink: &mut S,
-) -> Result<(), S::Error> {
-    let Some((y, row)) = newest else {
-        return feed(later, later_layers, rounding, None, rest, sink);
-    };
-    stage.received = y + 1;
-    let s = stage.axis.stride;
-    let o = (y + stage.pad) / s;
-    if o >= stage.out_height {
-        return Ok(()); // below the last window (VALID)
-    }
-    let first = y == 0 || (y + stage.pad).is_multiple_of(s);
-    pool.fold_row(row, stage.input, out, first, rounding);
-    if stage.ready_after(o) <= stage.received {
-        pool.clamp_row(out);
-        stage.next_out = o + 1;
-        if later.is_empty() {
-            sink.row(o, out)?;
-        } else {
-            feed(later, later_layers, rounding, Some((o, &*out)), rest, sink)?;
-        }
     }
     Ok(())
 }

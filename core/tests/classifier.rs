@@ -127,7 +127,8 @@ fn naive_dense(l: &Dense<'_>, x: &[i8], rounding: scanline::Rounding) -> Vec<i8>
                 l.output.scale,
                 rounding,
             );
-            let v = m.apply(acc as i32, rounding) + l.output.zero_point;
+            // TFLite's FULLY_CONNECTED rounds once (see Dense::finish).
+            let v = m.apply(acc as i32, scanline::Rounding::Single) + l.output.zero_point;
             v.clamp(lo, hi) as i8
         })
         .collect()

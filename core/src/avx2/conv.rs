@@ -311,10 +311,20 @@ fn conv_taps<R: Rows + ?Sized>(
         let first = (x0 + a as isize) as usize;
         for ky in ky_lo..ky_hi {
             let row = taps[ky];
+            for plane in &mut padded[ky * ci..(ky + 1) * ci] {
+                plane[..a].fill(MaybeUninit::new(0));
+                plane[b..len].fill(MaybeUninit::new(0));
+            }
+            if ci == 3 {
+                let [p0, p1, p2] = &mut padded[ky * 3..ky * 3 + 3] else {
+                    continue;
+                };
+                let src = &row[first * 3..(first + b - a) * 3];
+                widen_planes(src, zp, [&mut p0[a..b], &mut p1[a..b], &mut p2[a..b]]);
+                continue;
+            }
             for ic in 0..ci {
                 let dst = &mut padded[ky * ci + ic][..len];
-                dst[..a].fill(MaybeUninit::new(0));
-                dst[b..].fill(MaybeUninit::new(0));
                 if ci == 1 {
                     widen_minus(&row[first..first + (b - a)], zp, &mut dst[a..b]);
                 } else {
@@ -400,5 +410,61 @@ fn conv_taps<R: Rows + ?Sized>(
             }
         }
         c0 += cols;
+    }
+}
+
+/// `pshufb` masks picking channel `c` of 16 interleaved 3-channel pixels out of
+/// their 48 bytes, one mask per 16-byte third: the third's bytes of channel
+/// `c` go to their pixel's position, every other lane is zeroed (`-128`).
+const fn rgb_masks(c: usize) -> [[i8; 16]; 3] {
+    let mut masks = [[-128i8; 16]; 3];
+    let mut p = 0;
+    while p < 16 {
+        let at = 3 * p + c;
+        masks[at / 16][p] = (at % 16) as i8;
+        p += 1;
+    }
+    masks
+}
+
+/// The masks of the three channels.
+const RGB_MASKS: [[[i8; 16]; 3]; 3] = [rgb_masks(0), rgb_masks(1), rgb_masks(2)];
+
+/// `planes[c][i] = src[3 i + c] - zp` as i16: three interleaved channels split
+/// into planes, 16 pixels a step (three `pshufb` per plane), the rest one by one.
+#[target_feature(enable = "avx2")]
+fn widen_planes(src: &[i8], zp: i16, planes: [&mut [MaybeUninit<i16>]; 3]) {
+    let n = (src.len() / 3).min(planes.iter().map(|p| p.len()).min().unwrap_or(0));
+    let z = _mm256_set1_epi16(zp);
+    // SAFETY: 16 readable bytes each.
+    let masks = RGB_MASKS.map(|m| m.map(|m| unsafe { _mm_loadu_si128(m.as_ptr().cast()) }));
+    let [p0, p1, p2] = planes;
+    let mut i = 0;
+    while i + 16 <= n {
+        // SAFETY: 3 (i + 16) <= 3 n <= src.len(): 48 readable bytes from 3 i.
+        let thirds = unsafe {
+            let at = src.as_ptr().add(3 * i);
+            [0, 16, 32].map(|o| _mm_loadu_si128(at.add(o).cast()))
+        };
+        for (c, plane) in [&mut *p0, &mut *p1, &mut *p2].into_iter().enumerate() {
+            let m = &masks[c];
+            let bytes = _mm_or_si128(
+                _mm_or_si128(
+                    _mm_shuffle_epi8(thirds[0], m[0]),
+                    _mm_shuffle_epi8(thirds[1], m[1]),
+                ),
+                _mm_shuffle_epi8(thirds[2], m[2]),
+            );
+            let v = _mm256_sub_epi16(_mm256_cvtepi8_epi16(bytes), z);
+            // SAFETY: i + 16 <= n <= plane.len(): 32 writable bytes
+            // (MaybeUninit<i16> has i16's layout).
+            unsafe { _mm256_storeu_si256(plane.as_mut_ptr().add(i).cast(), v) };
+        }
+        i += 16;
+    }
+    for (j, px) in src.chunks_exact(3).enumerate().take(n).skip(i) {
+        p0[j].write(px[0] as i16 - zp);
+        p1[j].write(px[1] as i16 - zp);
+        p2[j].write(px[2] as i16 - zp);
     }
 }

@@ -1,11 +1,11 @@
 //! Conv: the Cortex-M4 convolution kernels — 3x3 over one input channel, and
-//! window by window over many input channels, two output channels a pass.
+//! window by window over many input channels, four output channels a pass.
 //! Both fold the input zero point into the bias (`bias - zp * Σ w`), so a
 //! padding tap is the zero point itself and every tap is a plain product.
 //! Accumulation wraps like the hardware's: the final sum is the true one,
 //! which validation bounds within i32, so the intermediate wrap is harmless.
 
-use super::{Requant, pair, smlabb, smlad, smlatb, sxtb16, sxtb16_ror8, word};
+use super::{Requant, dot4, pair, smlabb, smlad, smlatb, sxtb16, sxtb16_ror8, word};
 use crate::conv::Conv2d;
 use crate::filter::Strides;
 use crate::{Rounding, Rows, Shape};
@@ -18,8 +18,8 @@ pub(crate) const WINDOW: usize = 1024;
 const PACK: usize = 1024;
 /// Most output channels prepared at once.
 const CHUNK: usize = 32;
-/// Output channels per pass over a window (four spill registers on the M4).
-const BLOCK: usize = 2;
+/// Output channels per pass over a window ([`dot4`]).
+const BLOCK: usize = 4;
 
 /// Folded bias and requantization of output channel `c`, whose taps are
 /// `taps()` (an iterator over its weights).
@@ -86,17 +86,32 @@ fn gray3x3_row(
     out: &mut [i8],
     rounding: Rounding,
 ) {
-    let zp = conv.input.zero_point as i8;
-    let co = conv.out_channels;
-    let out_w = conv.window.width.output(input.width, conv.window.padding);
-    // Row ky of the window, with one zero-point column in front and four after.
-    let mut padded = [[zp; GRAY_ROW]; 3];
-    for (p, row) in padded.iter_mut().zip(taps) {
-        if let Some(row) = row {
-            p[1..1 + input.width].copy_from_slice(row);
-        }
+    if let [Some(r0), Some(r1), Some(r2)] = *taps {
+        return gray3x3_inside(conv, [r0, r1, r2], input, pad_left, out, rounding);
     }
-    let off = 1 - pad_left;
+    // A row outside the image reads as the zero point (it then adds nothing:
+    // the zero point is folded into the bias).
+    let zp = [conv.input.zero_point as i8; GRAY_ROW];
+    let rows = core::array::from_fn(|ky| taps[ky].unwrap_or(&zp[..input.width]));
+    gray3x3_inside(conv, rows, input, pad_left, out, rounding);
+}
+
+/// [`gray3x3_row`] over three rows: words read straight from the rows, the
+/// (at most three) outputs whose window leaves the row's ends computed tap by
+/// tap.
+#[inline(never)]
+fn gray3x3_inside(
+    conv: &Conv2d<'_>,
+    rows: [&[i8]; 3],
+    input: Shape,
+    pad_left: usize,
+    out: &mut [i8],
+    rounding: Rounding,
+) {
+    let zp = conv.input.zero_point;
+    let co = conv.out_channels;
+    let width = input.width;
+    let out_w = conv.window.width.output(width, conv.window.padding);
     let Strides {
         out: so,
         y: sy,
@@ -104,33 +119,68 @@ fn gray3x3_row(
         ..
     } = conv.filter().strides(conv.layout);
     for oc in 0..co {
-        let tap = |ky: usize, kx: usize| conv.weights[oc * so + ky * sy + kx * sx];
-        let taps = (0..9).map(|t| tap(t / 3, t % 3));
-        let (bias, rq) = channel(conv, oc, taps, rounding);
-        let outer: [u32; 3] = core::array::from_fn(|ky| pair(tap(ky, 0), tap(ky, 2)));
-        let mid: [u32; 3] = core::array::from_fn(|ky| pair(tap(ky, 1), 0));
-        let mut j = 0;
-        while j + 1 < out_w {
-            let (mut a0, mut a1) = (bias, bias);
-            for ky in 0..3 {
-                let x = word(&padded[ky], j + off);
-                let (xa, xb) = (sxtb16(x), sxtb16_ror8(x));
-                a0 = smlabb(xb, mid[ky], smlad(xa, outer[ky], a0));
-                a1 = smlatb(xa, mid[ky], smlad(xb, outer[ky], a1));
+        let (bias, rq, w) = gray_channel(conv, oc, rounding);
+        // Output j reads columns j - pad_left .. j - pad_left + 2.
+        let edge = |j: usize| {
+            let mut acc = bias;
+            for (ky, row) in rows.iter().enumerate() {
+                for kx in 0..3 {
+                    let c = (j + kx).checked_sub(pad_left).filter(|&c| c < width);
+                    let x = c.map_or(zp, |c| row[c] as i32);
+                    acc = acc.wrapping_add(conv.weights[oc * so + ky * sy + kx * sx] as i32 * x);
+                }
             }
+            rq.apply(acc)
+        };
+        let mut j = 0;
+        while j < pad_left.min(out_w) {
+            out[j * co + oc] = edge(j);
+            j += 1;
+        }
+        while j + 1 < out_w && j - pad_left + 4 <= width {
+            let x = core::array::from_fn(|ky| word(rows[ky], j - pad_left));
+            let (a0, a1) = two_outputs(x, &w, bias);
             out[j * co + oc] = rq.apply(a0);
             out[(j + 1) * co + oc] = rq.apply(a1);
             j += 2;
         }
-        if j < out_w {
-            let mut a0 = bias;
-            for ky in 0..3 {
-                let x = word(&padded[ky], j + off);
-                a0 = smlabb(sxtb16_ror8(x), mid[ky], smlad(sxtb16(x), outer[ky], a0));
-            }
-            out[j * co + oc] = rq.apply(a0);
+        while j < out_w {
+            out[j * co + oc] = edge(j);
+            j += 1;
         }
     }
+}
+
+/// Weights of a 3x3 one-channel kernel as the two-output step takes them:
+/// per kernel row, (w0, w2) as an int16 pair and w1 in the low half.
+type GrayWeights = ([u32; 3], [u32; 3]);
+
+/// Folded bias, requantization and weights of output channel `oc`.
+fn gray_channel(conv: &Conv2d<'_>, oc: usize, rounding: Rounding) -> (i32, Requant, GrayWeights) {
+    let Strides {
+        out: so,
+        y: sy,
+        x: sx,
+        ..
+    } = conv.filter().strides(conv.layout);
+    let tap = |ky: usize, kx: usize| conv.weights[oc * so + ky * sy + kx * sx];
+    let (bias, rq) = channel(conv, oc, (0..9).map(|t| tap(t / 3, t % 3)), rounding);
+    let outer = core::array::from_fn(|ky| pair(tap(ky, 0), tap(ky, 2)));
+    let mid = core::array::from_fn(|ky| pair(tap(ky, 1), 0));
+    (bias, rq, (outer, mid))
+}
+
+/// Outputs j and j + 1 from the words `x[ky]` = columns j - 1 .. j + 2 (as
+/// the output's window sees them) of each kernel row.
+#[inline(always)]
+fn two_outputs(x: [u32; 3], (outer, mid): &GrayWeights, bias: i32) -> (i32, i32) {
+    let (mut a0, mut a1) = (bias, bias);
+    for ky in 0..3 {
+        let (xa, xb) = (sxtb16(x[ky]), sxtb16_ror8(x[ky]));
+        a0 = smlabb(xb, mid[ky], smlad(xa, outer[ky], a0));
+        a1 = smlatb(xa, mid[ky], smlad(xb, outer[ky], a1));
+    }
+    (a0, a1)
 }
 
 /// Window by window, for OHWI weights (each output channel's `(ky, kx, ic)`
@@ -138,9 +188,9 @@ fn gray3x3_row(
 /// done) otherwise.
 ///
 /// Each output pixel's window is gathered once as bytes (padding taps hold the
-/// zero point), then every two output channels take one pass over it: a word
+/// zero point), then every four output channels take one pass over it: a word
 /// of four inputs becomes the pairs (x0, x2) and (x1, x3), each multiplied into
-/// two accumulators by `SMLAD` against weights packed the same way.
+/// four accumulators by `SMLAD` against weights packed the same way.
 pub(crate) fn windows<R: Rows + ?Sized>(
     conv: &Conv2d<'_>,
     rows: &R,
@@ -162,7 +212,7 @@ pub(crate) fn windows<R: Rows + ?Sized>(
     } = conv.filter().strides(conv.layout);
     let contiguous = si == 1 && sx == ci && sy == kw * ci && (so == len || co == 1);
     // A block's packed weights must fit: BLOCK * len4 / 2 words.
-    if !contiguous || len4 > WINDOW || BLOCK * len4 / 2 > PACK {
+    if !contiguous || len4 + 4 > WINDOW || BLOCK * len4 / 2 > PACK {
         return false;
     }
     let y0 = win.height.first_tap(oy, win.pad_top(input.height));
@@ -195,8 +245,14 @@ fn windows_row(
     let dx = win.width.dilation as isize;
     let out_w = win.width.output(input.width, win.padding);
     let pad_left = win.pad_left(input.width);
+    let run4 = (kw * ci).div_ceil(4) * 4;
+    let row_len = input.row_len();
+    let kh = win.height.kernel;
+    let gather = |x0: isize, window: &mut [i8]| {
+        gather_window(&taps[..kh], win, x0, input.width, ci, zp, window, len);
+    };
     let mut words = [0u32; WINDOW / 4];
-    let window: &mut [i8] = bytemuck::cast_slice_mut(&mut words[..len4 / 4]);
+    let window: &mut [i8] = bytemuck::cast_slice_mut(&mut words[..len4 / 4 + 1]);
     window.fill(zp);
     let run = kw * ci;
     let mut packed = [0u32; PACK];
@@ -240,26 +296,25 @@ fn windows_row(
         }
         for ox in 0..out_w {
             let x0 = win.width.first_tap(ox, pad_left);
-            let (kx_lo, kx_hi) = win.width.tap_range(x0, input.width);
-            let window: &mut [i8] = bytemuck::cast_slice_mut(&mut words[..nk]);
-            for (ky, dst) in window[..len].chunks_exact_mut(run).enumerate() {
-                let Some(row) = taps[ky] else {
-                    dst.fill(zp);
-                    continue;
-                };
-                if dx == 1 && kx_lo == 0 && kx_hi == kw {
-                    let ix = x0 as usize * ci;
-                    dst.copy_from_slice(&row[ix..ix + run]);
-                    continue;
-                }
-                for (kx, d) in dst.chunks_exact_mut(ci).enumerate() {
-                    if (kx_lo..kx_hi).contains(&kx) {
-                        let ix = (x0 + kx as isize * dx) as usize * ci;
-                        d.copy_from_slice(&row[ix..ix + ci]);
-                    } else {
-                        d.fill(zp);
+            let window: &mut [i8] = bytemuck::cast_slice_mut(&mut words[..nk + 1]);
+            // Inside the image with room to read whole words: each window row
+            // is `run4 / 4` word copies, the last few bytes overwritten by the
+            // next row (after the last, they meet zero weights).
+            if dx == 1 && x0 >= 0 && x0 as usize * ci + run4 <= row_len {
+                let ix = x0 as usize * ci;
+                for (ky, tap) in taps[..kh].iter().enumerate() {
+                    let dst = &mut window[ky * run..];
+                    match tap {
+                        Some(row) => {
+                            for k in (0..run4).step_by(4) {
+                                dst[k..k + 4].copy_from_slice(&row[ix + k..ix + k + 4]);
+                            }
+                        }
+                        None => dst[..run].fill(zp),
                     }
                 }
+            } else {
+                gather(x0, window);
             }
             let px = &mut out[ox * co + oc0..ox * co + oc0 + n];
             for b in 0..blocks {
@@ -267,7 +322,7 @@ fn windows_row(
                 let pk = &packed[b * nk * step..(b + 1) * nk * step];
                 let base = BLOCK * b;
                 let init = core::array::from_fn(|j| bias.get(base + j).copied().unwrap_or(0));
-                let acc = dot2(&words[..nk], pk, init);
+                let acc = dot4(&words[..nk], pk, init);
                 for (j, &a) in acc.iter().enumerate() {
                     if let Some(o) = px.get_mut(base + j) {
                         *o = requant[base + j].apply(a);
@@ -279,15 +334,41 @@ fn windows_row(
     }
 }
 
-/// Two dot products of the window `x` (words of four int8) with packed weights
-/// `w` (four words per window word: two pairs for each of two channels).
-#[inline(always)]
-fn dot2(x: &[u32], w: &[u32], init: [i32; BLOCK]) -> [i32; BLOCK] {
-    let [mut a0, mut a1] = init;
-    for (&x, w) in x.iter().zip(w.chunks_exact(4)) {
-        let (xa, xb) = (sxtb16(x), sxtb16_ror8(x));
-        a0 = smlad(xb, w[1], smlad(xa, w[0], a0));
-        a1 = smlad(xb, w[3], smlad(xa, w[2], a1));
+/// Gathers the window of the output column whose first tap is `x0` into
+/// `window` (padding taps hold the zero point): the general case, near the
+/// borders or with dilation.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn gather_window(
+    taps: &[Option<&[i8]>],
+    win: &crate::Window,
+    x0: isize,
+    width: usize,
+    ci: usize,
+    zp: i8,
+    window: &mut [i8],
+    len: usize,
+) {
+    let (kw, dx) = (win.width.kernel, win.width.dilation as isize);
+    let run = kw * ci;
+    let (kx_lo, kx_hi) = win.width.tap_range(x0, width);
+    for (ky, dst) in window[..len].chunks_exact_mut(run).enumerate() {
+        let Some(row) = taps[ky] else {
+            dst.fill(zp);
+            continue;
+        };
+        if dx == 1 && kx_lo == 0 && kx_hi == kw {
+            let ix = x0 as usize * ci;
+            dst.copy_from_slice(&row[ix..ix + run]);
+            continue;
+        }
+        for (kx, d) in dst.chunks_exact_mut(ci).enumerate() {
+            if (kx_lo..kx_hi).contains(&kx) {
+                let ix = (x0 + kx as isize * dx) as usize * ci;
+                d.copy_from_slice(&row[ix..ix + ci]);
+            } else {
+                d.fill(zp);
+            }
+        }
     }
-    [a0, a1]
 }

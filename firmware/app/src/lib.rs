@@ -47,6 +47,7 @@
 )]
 
 pub mod arducam;
+pub mod arena;
 pub mod camera;
 pub mod capture;
 pub mod clock;

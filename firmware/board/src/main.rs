@@ -21,6 +21,7 @@ use scanline::Model;
 use scanline::digest::Fnv1a32;
 use scanline::pixel::{ByteOrder, GrayRule, PixelFormat};
 use scanline_firmware::arducam::{ArduCam, Config};
+use scanline_firmware::arena::Arena;
 use scanline_firmware::capture::{self, LineKind, Logged};
 use scanline_firmware::clock::Clock;
 use scanline_firmware::frame::{FrameLoop, Source};
@@ -41,7 +42,7 @@ const SYSCLK_HZ: u32 = 100_000_000;
 /// tutorial's board model (17,184) with margin; the edge model needs about
 /// 3 KiB.
 const ARENA_LEN: usize = 28 * 1024;
-static ARENA: ConstStaticCell<[i8; ARENA_LEN]> = ConstStaticCell::new([0; ARENA_LEN]);
+static ARENA: ConstStaticCell<Arena<ARENA_LEN>> = ConstStaticCell::new(Arena::new());
 
 /// Values of an input row: QVGA, up to 3 channels.
 const MAX_ROW: usize = ov2640::WIDTH * 3;
@@ -133,7 +134,7 @@ fn main() -> ! {
     }
     defmt::info!("scanline camera ready attempts={=u32}", attempts + 1);
 
-    let Some(arena) = ARENA.try_take() else {
+    let Some(arena) = ARENA.try_take().map(Arena::bytes) else {
         defmt::error!("scanline fatal: the arena was taken twice");
         reset()
     };

@@ -6,6 +6,7 @@ use core::ffi::CStr;
 
 use scanline::digest::Fnv1a32;
 use scanline::{Model, tflite};
+use scanline_firmware::arena::Arena;
 use scanline_firmware::camera::LinePair;
 use scanline_firmware::capture::{self, LineKind, Logged};
 use scanline_firmware::frame::{Counters, FrameLoop, Source};
@@ -26,7 +27,7 @@ static JOBS: ConstStaticCell<[u8; 64 * 1024]> = ConstStaticCell::new([0; 64 * 10
 /// A `.tflite` model's bytes (the model borrows its weights from here).
 static MODEL: ConstStaticCell<[u8; 1024 * 1024]> = ConstStaticCell::new([0; 1024 * 1024]);
 /// The pipeline's arena.
-static ARENA: ConstStaticCell<[i8; 256 * 1024]> = ConstStaticCell::new([0; 256 * 1024]);
+static ARENA: ConstStaticCell<Arena<{ 256 * 1024 }>> = ConstStaticCell::new(Arena::new());
 
 /// Values of the widest input row.
 const MAX_ROW: usize = 4 * 1024;
@@ -47,7 +48,7 @@ pub fn jobs(path: &CStr, clock: &mut SysTickClock) -> bool {
     let (Some(jobs), Some(model_buf), Some(arena), Some(lines), Some(mut space)) = (
         JOBS.try_take(),
         MODEL.try_take(),
-        ARENA.try_take(),
+        ARENA.try_take().map(Arena::bytes),
         file::line_pair(),
         Space::take(),
     ) else {

@@ -16,6 +16,7 @@ use scanline::stream::{Pipeline, PushError};
 use scanline::workload::{Buffers, MAX_INPUT, Workload};
 use scanline::{Error as CoreError, Model, Rounding};
 use scanline_firmware::Error;
+use scanline_firmware::arena::Arena;
 use scanline_firmware::clock::Clock;
 use static_cell::ConstStaticCell;
 
@@ -27,14 +28,14 @@ const MAX_CONV: usize = 120 * 160 * 8;
 const MAX_POOL: usize = MAX_CONV / 4;
 
 static DATA: ConstStaticCell<Buffers> = ConstStaticCell::new(Buffers::new(Workload::W1));
-static CONV: ConstStaticCell<[i8; MAX_CONV]> = ConstStaticCell::new([0; MAX_CONV]);
-static POOL: ConstStaticCell<[i8; MAX_POOL]> = ConstStaticCell::new([0; MAX_POOL]);
+static CONV: ConstStaticCell<Arena<MAX_CONV>> = ConstStaticCell::new(Arena::new());
+static POOL: ConstStaticCell<Arena<MAX_POOL>> = ConstStaticCell::new(Arena::new());
 
 /// The workloads' storage (taken once per boot).
 pub struct Space {
     data: &'static mut Buffers,
-    conv: &'static mut [i8; MAX_CONV],
-    pool: &'static mut [i8; MAX_POOL],
+    conv: &'static mut [i8],
+    pool: &'static mut [i8],
 }
 
 impl Space {
@@ -42,8 +43,8 @@ impl Space {
     pub fn take() -> Option<Self> {
         Some(Self {
             data: DATA.try_take()?,
-            conv: CONV.try_take()?,
-            pool: POOL.try_take()?,
+            conv: CONV.try_take()?.bytes(),
+            pool: POOL.try_take()?.bytes(),
         })
     }
 }

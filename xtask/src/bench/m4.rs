@@ -8,15 +8,14 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use scanline::pixel::PixelFormat;
 use scanline::workload::Workload;
 use scanline_host::verify;
 
+use crate::project_root;
 use crate::qemu::{self, ModelChoice, field_text};
-use crate::{project_root, stage};
 
 /// CMSIS-NN v7 (gcc -O3, DSP path) in the same QEMU: conv and pool
 /// instructions (DESIGN.md, "Performance yardsticks").
@@ -37,7 +36,7 @@ pub fn run() -> Result<String, String> {
     println!("\n==> cortex-m4: the QEMU firmware (cargo build --release -p scanline-qemu)");
     crate::test::ensure_qemu(true)?;
     let elf = qemu::build_firmware()?;
-    let board = build_board()?;
+    let board = crate::panics::build_board()?;
     let work = qemu::work_dir("bench")?;
     let frame = qvga_frame(&root, &work)?;
     let raw = Some((PixelFormat::Gray8, WIDTH));
@@ -223,21 +222,6 @@ fn group(s: &str) -> String {
         out.push(c);
     }
     out
-}
-
-/// Builds the board binary (release) and returns its ELF.
-fn build_board() -> Result<PathBuf, String> {
-    let firmware = project_root().join("firmware");
-    let mut cmd = Command::new("cargo");
-    cmd.args(["build", "--release", "-p", "scanline-board"])
-        .current_dir(&firmware);
-    stage::run(&mut cmd)?;
-    let elf = firmware.join("target/thumbv7em-none-eabihf/release/board");
-    if elf.is_file() {
-        Ok(elf)
-    } else {
-        Err(format!("the build did not produce {}", elf.display()))
-    }
 }
 
 /// A QVGA gray frame: the middle of `tests/data/camera.png` (512x512), as raw
