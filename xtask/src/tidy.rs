@@ -8,10 +8,18 @@ use std::path::{Path, PathBuf};
 use crate::project_root;
 
 /// Directories holding this repository's crates (`firmware` only when present).
-const CRATE_DIRS: [&str; 6] = ["core", "host", "testkit", "tests", "xtask", "firmware"];
+const CRATE_DIRS: [&str; 7] = [
+    "core", "host", "testkit", "tests", "xtask", "firmware", "fuzzkit",
+];
 
 /// Source directories where every file holds one concern, and so stays short.
-const SHORT_FILE_DIRS: [&str; 4] = ["core/src", "host/src", "testkit/src", "xtask/src"];
+const SHORT_FILE_DIRS: [&str; 5] = [
+    "core/src",
+    "host/src",
+    "testkit/src",
+    "xtask/src",
+    "fuzzkit/src",
+];
 
 /// The most lines a file under [`SHORT_FILE_DIRS`] may have (a file that grows
 /// past it holds more than one concern; split it).
