@@ -199,7 +199,10 @@ pub fn run_layer_threads(
     let mut out = Tensor::filled(out_shape, 0i8);
     let n = out_shape.row_len();
     let exec = model.exec();
-    if threads <= 1 || out_shape.height < 2 {
+    // A layer too small to pay for a fork-join (pools, ReLUs, small
+    // convolutions) runs on the calling thread.
+    let work = layer.macs(shape).max(shape.len() as u64);
+    if threads <= 1 || out_shape.height < 2 || work < MIN_PARALLEL_WORK {
         layer.compute_rows(&rows, shape, 0, &mut out.data, exec);
         return Ok(out);
     }
@@ -213,6 +216,12 @@ pub fn run_layer_threads(
     });
     Ok(out)
 }
+
+/// MACs (or input values, for layers without MACs) below which a layer runs
+/// on one thread: below that, splitting costs more than it saves (measured with
+/// the yardsticks benchmark: N3's and W1–W3's max-pools, tens of microseconds
+/// each, ran slower on two threads than on one).
+const MIN_PARALLEL_WORK: u64 = 1_000_000;
 
 /// A pool of `threads` worker threads, made once per count and kept.
 fn thread_pool(threads: usize) -> Result<std::sync::Arc<rayon::ThreadPool>> {
