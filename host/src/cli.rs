@@ -104,7 +104,7 @@ pub enum Command {
     /// f32 reference's real values (float32); or .png — a feature-map picture: a
     /// grid of all output channels ("channel c"), each coloured with viridis over
     /// its own range (written under it). With --digest it also prints
-    /// `digest fnv1a32 XXXXXXXX` of the int8 output, what the firmware logs.
+    /// `digest fnv1a32 <8 hex digits>` of the int8 output, what the firmware logs.
     /// For a classifier (an output of N class scores, `[1,N]` as TFLite writes
     /// it) it prints the top-5 classes and their scores, named by --labels.
     #[command(after_help = examples!(

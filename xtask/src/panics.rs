@@ -17,11 +17,9 @@
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 
 use object::{Object, ObjectSection, ObjectSymbol, SymbolKind};
-
-use crate::{project_root, stage};
 
 const USAGE: &str = "\
 usage: cargo xtask panics [--elf ELF] [--root NAME] [--max N] [--sites]
@@ -311,17 +309,7 @@ pub fn census(elf: &[u8], root: &str) -> Result<Census, String> {
 
 /// Builds the board binary (release) and returns its ELF.
 pub fn build_board() -> Result<PathBuf, String> {
-    let firmware = project_root().join("firmware");
-    let mut cmd = Command::new("cargo");
-    cmd.args(["build", "--release", "-p", "scanline-board"])
-        .current_dir(&firmware);
-    stage::run(&mut cmd)?;
-    let elf = firmware.join("target/thumbv7em-none-eabihf/release/board");
-    if elf.is_file() {
-        Ok(elf)
-    } else {
-        Err(format!("the build did not produce {}", elf.display()))
-    }
+    crate::qemu::build_firmware_binary("scanline-board", "board")
 }
 
 struct Options {

@@ -64,7 +64,7 @@ pub struct Options {
     /// the firmware runs; identical results); float: the f32 reference.
     #[arg(long, value_enum, default_value_t = Engine::Frame)]
     pub engine: Engine,
-    /// Also print `digest fnv1a32 XXXXXXXX` of the last stage's int8 output (what
+    /// Also print `digest fnv1a32 <8 hex digits>` of the last stage's int8 output (what
     /// the firmware's built-in edge model logs for the same frame).
     #[arg(long)]
     pub digest: bool,

@@ -55,7 +55,7 @@ pub struct Options {
     /// firmware runs; identical results); float: the f32 reference.
     #[arg(long, value_enum, default_value_t = Engine::Stream)]
     pub engine: Engine,
-    /// Also print `digest fnv1a32 XXXXXXXX`: FNV-1a 32 over the int8 output's
+    /// Also print `digest fnv1a32 <8 hex digits>`: FNV-1a 32 over the int8 output's
     /// bytes in HWC order (before any DEQUANTIZE), what the firmware logs.
     #[arg(long)]
     pub digest: bool,

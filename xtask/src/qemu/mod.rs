@@ -233,12 +233,19 @@ fn run_options(o: &Options) -> Result<bool, String> {
 
 /// Builds the firmware's `qemu` binary (release) and returns its ELF.
 pub fn build_firmware() -> Result<PathBuf, String> {
+    build_firmware_binary("scanline-qemu", "qemu")
+}
+
+/// Builds firmware package `package` (release) and returns its ELF `bin`.
+pub fn build_firmware_binary(package: &str, bin: &str) -> Result<PathBuf, String> {
     let firmware = project_root().join("firmware");
     let mut cmd = Command::new("cargo");
-    cmd.args(["build", "--release", "-p", "scanline-qemu"])
+    cmd.args(["build", "--release", "-p", package])
         .current_dir(&firmware);
     stage::run(&mut cmd)?;
-    let elf = firmware.join("target/thumbv7em-none-eabihf/release/qemu");
+    let elf = firmware
+        .join("target/thumbv7em-none-eabihf/release")
+        .join(bin);
     if elf.is_file() {
         Ok(elf)
     } else {
